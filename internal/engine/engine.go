@@ -92,8 +92,8 @@ var kindOf = map[v1alpha1.DataType]tether.Kind{
 
 // Run checks the connection, then syncs each entity in turn. It stops at the first failure; the entities
 // already synced keep their progress, and the failed one resumes from its last committed page next time.
-func (e *Engine) Run(ctx context.Context, job Job) Result {
-	res := Result{Start: e.now()}
+func (e *Engine) Run(ctx context.Context, job Job) (res Result) {
+	res = Result{Start: e.now()}
 	defer func() { res.End = e.now() }()
 
 	if err := job.Connector.Check(ctx); err != nil {

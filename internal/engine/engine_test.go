@@ -34,8 +34,10 @@ type fixture struct {
 
 func newFixture(t testing.TB, orders int) *fixture {
 	sb := shopify.NewSandbox(shopify.SandboxOptions{
-		Unlimited: true,
-		Seed:      shopify.SeedOptions{Seed: 7, Orders: orders, Products: 40, Locations: 3},
+		Unlimited:           true,
+		BulkPollsToComplete: 1,
+		BulkRunTime:         20 * time.Millisecond,
+		Seed:                shopify.SeedOptions{Seed: 7, Orders: orders, Products: 40, Locations: 3},
 	})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
@@ -56,6 +58,9 @@ func (f *fixture) job(t testing.TB, st store.Store) engine.Job {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Poll bulk jobs quickly: the sandbox finishes them in milliseconds.
+	sc := conn.(*shopify.Connector)
+	sc.BulkPollInterval, sc.BulkMaxPollInterval = 5*time.Millisecond, 50*time.Millisecond
 	m, err := mapping.Compile(p.DefaultMapping, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -256,4 +261,3 @@ func TestPoolRunsOneJobPerKeyWithinItsBound(t *testing.T) {
 		t.Fatalf("%d jobs ran at once in a pool of 1", peak.Load())
 	}
 }
-
