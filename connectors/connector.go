@@ -16,6 +16,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/tether/integration-operator/api/v1alpha1"
+	"github.com/tether/integration-operator/internal/tether"
 )
 
 // Entity is a kind of data a connector reads: the Integration's spec.sync.dataTypes values.
@@ -50,6 +51,9 @@ type Page struct {
 	// Resume is opaque connector state (a page cursor, a bulk job ID and offset) that continues the read after
 	// this page. The engine stores it in the same transaction as the records, so a restart resumes right here.
 	Resume string
+	// Remaining, when the connector can tell, is the expected time until this entity's read completes (a
+	// platform whose limits make a run slow says so in status). Zero means unknown.
+	Remaining time.Duration
 }
 
 // EmitFunc receives pages in order. It returns once the page is durably stored; an error stops the read.
@@ -73,6 +77,9 @@ type Config struct {
 	// HTTPClient is the client to use (timeouts set by the engine). Never nil.
 	HTTPClient *http.Client
 	Log        logr.Logger
+	// PollInterval, when set, replaces the connector's wait between polls of asynchronous platform jobs
+	// (bulk operations, reports). Tests against sandboxes set it short.
+	PollInterval time.Duration
 }
 
 // Platform describes a connector to the registry: what it can do and how to build it.
@@ -85,8 +92,44 @@ type Platform struct {
 	CredentialKeys []string
 	// DefaultMapping maps its records to Tether's; an Integration's FieldMapping overrides it field by field.
 	DefaultMapping []v1alpha1.EntityMapping
+	// MaxHistory is how far back the platform lets anyone read (Walmart 180 days of orders, eBay and Amazon
+	// two years); zero means no limit. A longer spec.sync.historicalData is clamped, and status says so.
+	MaxHistory time.Duration
 	// New builds a connector for one account.
 	New func(cfg Config) (Connector, error)
+	// NewSandbox builds the platform's simulator, seeded with a realistic store. The tests, the demo and the
+	// benchmarks use it.
+	NewSandbox func(opts SandboxOptions) Sandbox
+}
+
+// SandboxOptions size and tune a sandbox.
+type SandboxOptions struct {
+	// Seed makes the data deterministic.
+	Seed uint64
+	// Orders, Products and Locations size the store; zero takes the sandbox's defaults (a few thousand
+	// orders, a couple of hundred products, a handful of locations).
+	Orders, Products, Locations int
+	// Unlimited turns the platform's rate limit off, for benchmarks of the rest of the pipeline.
+	Unlimited bool
+	// Fast makes asynchronous platform jobs (bulk operations, reports) finish at once, for tests.
+	Fast bool
+}
+
+// Sandbox is a platform simulator: an http.Handler that speaks the platform's API over seeded data and
+// enforces what the platform enforces.
+type Sandbox interface {
+	http.Handler
+	// Credentials is Secret data the sandbox accepts.
+	Credentials() map[string][]byte
+	// Connection is the spec.connection that points an Integration at the sandbox served at endpoint.
+	Connection(endpoint string) v1alpha1.Connection
+	// Expected counts the Tether records the sandbox's current data becomes, per kind, for the entities
+	// the platform provides.
+	Expected() map[tether.Kind]int64
+	// Requests counts the API requests it has received.
+	Requests() int64
+	// TouchOrders changes n existing orders, moving their modification time forward.
+	TouchOrders(n int)
 }
 
 var (

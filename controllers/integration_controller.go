@@ -436,8 +436,10 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 		Log:         ctrl.LoggerFrom(ctx).WithName(string(obj.Spec.Platform)),
 	})
 	if err != nil {
-		return job, "", &blockedError{reason: v1alpha1.ReasonInvalidConfiguration, stalled: true,
-			message: fmt.Sprintf("spec.connection: %v", err)}
+		if class, reason := connectors.Classify(err); class == connectors.ClassAuth {
+			return job, "", &blockedError{reason: reason, disconnected: true, message: err.Error()}
+		}
+		return job, "", &blockedError{reason: v1alpha1.ReasonInvalidConfiguration, stalled: true, message: err.Error()}
 	}
 
 	job = engine.Job{

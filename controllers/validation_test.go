@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -144,10 +145,12 @@ spec: {platform: Shopify, paused: true, connection: {shopDomain: a.myshopify.com
 	if err := k8s.Create(ctx, u); err != nil {
 		t.Fatal(err)
 	}
+	// A merge patch, as kubectl apply sends: no resourceVersion, so only the CEL rule can refuse it.
+	before := u.DeepCopy()
 	if err := unstructured.SetNestedField(u.Object, "WooCommerce", "spec", "platform"); err != nil {
 		t.Fatal(err)
 	}
-	err := k8s.Update(ctx, u)
+	err := k8s.Patch(ctx, u, client.MergeFrom(before))
 	if err == nil || !strings.Contains(err.Error(), "spec.platform") || !strings.Contains(err.Error(), "platform is immutable") {
 		t.Fatalf("want the platform change rejected naming spec.platform, got %v", err)
 	}

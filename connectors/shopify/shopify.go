@@ -39,6 +39,7 @@ func init() {
 		New: func(cfg connectors.Config) (connectors.Connector, error) {
 			return New(cfg)
 		},
+		NewSandbox: newRegisteredSandbox,
 	})
 }
 
@@ -114,11 +115,15 @@ func New(cfg connectors.Config) (*Connector, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
+	poll, maxPoll := time.Second, 30*time.Second
+	if cfg.PollInterval > 0 {
+		poll, maxPoll = cfg.PollInterval, 10*cfg.PollInterval
+	}
 	return &Connector{
 		BulkThreshold:       30 * 24 * time.Hour,
 		CatchUpMargin:       5 * time.Minute,
-		BulkPollInterval:    time.Second,
-		BulkMaxPollInterval: 30 * time.Second,
+		BulkPollInterval:    poll,
+		BulkMaxPollInterval: maxPoll,
 		BulkPageSize:        250,
 		MaxRetries:          5,
 		RetryBaseDelay:      500 * time.Millisecond,

@@ -15,7 +15,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
-	"github.com/tether/integration-operator/connectors/shopify"
+	_ "github.com/tether/integration-operator/connectors/all"
 	"github.com/tether/integration-operator/internal/engine"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/store"
@@ -25,43 +25,39 @@ import (
 
 const integration = "shop/acme"
 
-var allEntities = []v1alpha1.DataType{v1alpha1.DataLocations, v1alpha1.DataProducts, v1alpha1.DataInventory, v1alpha1.DataOrders}
-
 type fixture struct {
-	sb  *shopify.Sandbox
-	url string
+	platform connectors.Platform
+	sb       connectors.Sandbox
+	url      string
 }
 
-func newFixture(t testing.TB, orders int) *fixture {
-	sb := shopify.NewSandbox(shopify.SandboxOptions{
-		Unlimited:           true,
-		BulkPollsToComplete: 1,
-		BulkRunTime:         20 * time.Millisecond,
-		Seed:                shopify.SeedOptions{Seed: 7, Orders: orders, Products: 40, Locations: 3},
-	})
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &fixture{sb: sb, url: srv.URL}
+// forEachPlatform runs the test against every registered connector and its sandbox.
+func forEachPlatform(t *testing.T, orders int, test func(t *testing.T, f *fixture)) {
+	for _, p := range connectors.Platforms() {
+		t.Run(string(p.Name), func(t *testing.T) {
+			if p.NewSandbox == nil {
+				t.Fatalf("%s registers no sandbox", p.Name)
+			}
+			sb := p.NewSandbox(connectors.SandboxOptions{Seed: 7, Orders: orders, Products: 40, Locations: 3, Unlimited: true, Fast: true})
+			srv := httptest.NewServer(sb)
+			t.Cleanup(srv.Close)
+			test(t, &fixture{platform: p, sb: sb, url: srv.URL})
+		})
+	}
 }
 
 func (f *fixture) job(t testing.TB, st store.Store) engine.Job {
-	p, ok := connectors.Lookup(v1alpha1.PlatformShopify)
-	if !ok {
-		t.Fatal("shopify is not registered")
-	}
-	conn, err := p.New(connectors.Config{
-		Connection:  v1alpha1.Connection{ShopDomain: "acme.myshopify.com", Endpoint: f.url},
-		Credentials: map[string][]byte{"accessToken": []byte(f.sb.AccessToken())},
-		HTTPClient:  &http.Client{Timeout: 30 * time.Second},
-		Log:         logr.Discard(),
+	conn, err := f.platform.New(connectors.Config{
+		Connection:   f.sb.Connection(f.url),
+		Credentials:  f.sb.Credentials(),
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+		Log:          logr.Discard(),
+		PollInterval: 5 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Poll bulk jobs quickly: the sandbox finishes them in milliseconds.
-	sc := conn.(*shopify.Connector)
-	sc.BulkPollInterval, sc.BulkMaxPollInterval = 5*time.Millisecond, 50*time.Millisecond
-	m, err := mapping.Compile(p.DefaultMapping, nil)
+	m, err := mapping.Compile(f.platform.DefaultMapping, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +66,7 @@ func (f *fixture) job(t testing.TB, st store.Store) engine.Job {
 		Channel:      "shop/online",
 		Connector:    conn,
 		Mapping:      m,
-		Entities:     allEntities,
+		Entities:     f.platform.Entities,
 		HistoryStart: time.Now().Add(-5 * 365 * 24 * time.Hour),
 		Overlap:      5 * time.Minute,
 	}
@@ -109,117 +105,125 @@ func (s *crashingStore) WritePage(ctx context.Context, w store.PageWrite) (store
 }
 
 func TestCrashAtEveryPageBoundaryResumesToTheSameResult(t *testing.T) {
-	f := newFixture(t, 1200)
+	forEachPlatform(t, 1200, func(t *testing.T, f *fixture) {
+		// The uninterrupted run.
+		ref := openStore(t)
+		counting := &crashingStore{Store: ref}
+		res := (&engine.Engine{Store: counting}).Run(context.Background(), f.job(t, counting))
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		want, err := ref.Snapshot(context.Background(), integration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkComplete(t, f.sb.Expected(), want)
+		pages := counting.pages.Load()
+		if pages < 8 {
+			t.Fatalf("only %d pages: too few boundaries to test", pages)
+		}
+		t.Logf("%d page boundaries, each killed before and after its commit", pages)
 
-	// The uninterrupted run.
-	ref := openStore(t)
-	counting := &crashingStore{Store: ref}
-	res := (&engine.Engine{Store: counting}).Run(context.Background(), f.job(t, counting))
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	want, err := ref.Snapshot(context.Background(), integration)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := f.sb.Counts()
-	if len(want.SalesOrders) != c.Orders || len(want.SKUs) != c.Variants || len(want.Warehouses) != c.Locations ||
-		len(want.InventoryLevels) != c.InventoryLevels {
-		t.Fatalf("uninterrupted run stored %d orders, %d SKUs, %d warehouses, %d levels; sandbox has %+v",
-			len(want.SalesOrders), len(want.SKUs), len(want.Warehouses), len(want.InventoryLevels), c)
-	}
-	pages := counting.pages.Load()
-	if pages < 8 {
-		t.Fatalf("only %d pages: too few boundaries to test", pages)
-	}
-	t.Logf("%d page boundaries, each killed before and after its commit", pages)
+		for crashAt := int64(1); crashAt <= pages; crashAt++ {
+			for _, after := range []bool{false, true} {
+				st := openStore(t)
+				crashing := &crashingStore{Store: st, crashAt: crashAt, afterCommit: after}
+				first := (&engine.Engine{Store: crashing}).Run(context.Background(), f.job(t, crashing))
+				if !errors.Is(first.Err, errKilled) {
+					t.Fatalf("crash at page %d (after commit %v): run ended with %v, want the crash", crashAt, after, first.Err)
+				}
+				// A new process: new engine, new connector, same store.
+				second := (&engine.Engine{Store: st}).Run(context.Background(), f.job(t, st))
+				if second.Err != nil {
+					t.Fatalf("resume after crash at page %d: %v", crashAt, second.Err)
+				}
+				got, err := st.Snapshot(context.Background(), integration)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("crash at page %d (after commit %v): resumed store differs from the uninterrupted run: "+
+						"%d/%d orders, %d/%d SKUs, %d/%d levels", crashAt, after,
+						len(got.SalesOrders), len(want.SalesOrders), len(got.SKUs), len(want.SKUs),
+						len(got.InventoryLevels), len(want.InventoryLevels))
+				}
+			}
+		}
+	})
+}
 
-	for crashAt := int64(1); crashAt <= pages; crashAt++ {
-		for _, after := range []bool{false, true} {
-			st := openStore(t)
-			crashing := &crashingStore{Store: st, crashAt: crashAt, afterCommit: after}
-			first := (&engine.Engine{Store: crashing}).Run(context.Background(), f.job(t, crashing))
-			if !errors.Is(first.Err, errKilled) {
-				t.Fatalf("crash at page %d (after commit %v): run ended with %v, want the crash", crashAt, after, first.Err)
-			}
-			// A new process: new engine, new connector, same store.
-			second := (&engine.Engine{Store: st}).Run(context.Background(), f.job(t, st))
-			if second.Err != nil {
-				t.Fatalf("resume after crash at page %d: %v", crashAt, second.Err)
-			}
-			got, err := st.Snapshot(context.Background(), integration)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("crash at page %d (after commit %v): resumed store differs from the uninterrupted run: "+
-					"%d/%d orders, %d/%d SKUs, %d/%d levels", crashAt, after,
-					len(got.SalesOrders), len(want.SalesOrders), len(got.SKUs), len(want.SKUs),
-					len(got.InventoryLevels), len(want.InventoryLevels))
-			}
+// checkComplete compares a snapshot with the counts the sandbox says its data becomes.
+func checkComplete(t *testing.T, want map[tether.Kind]int64, got store.Snapshot) {
+	t.Helper()
+	lines := 0
+	for _, o := range got.SalesOrders {
+		lines += len(o.Lines)
+	}
+	have := map[tether.Kind]int64{
+		tether.KindSalesOrder: int64(len(got.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
+		tether.KindSKU: int64(len(got.SKUs)), tether.KindWarehouse: int64(len(got.Warehouses)),
+		tether.KindInventoryLevel: int64(len(got.InventoryLevels)),
+	}
+	for kind, n := range want {
+		if have[kind] != n {
+			t.Errorf("stored %d %s, the sandbox's data makes %d", have[kind], kind, n)
 		}
 	}
 }
 
 func TestIncrementalRunReadsOnlyWhatChanged(t *testing.T) {
-	f := newFixture(t, 300)
-	st := openStore(t)
-	e := &engine.Engine{Store: st}
-	if res := e.Run(context.Background(), f.job(t, st)); res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	// Nothing changed: the next run writes nothing.
-	res := e.Run(context.Background(), f.job(t, st))
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	_, written, _ := res.Totals()
-	if written != 0 {
-		t.Fatalf("a run with no changes wrote %d records", written)
-	}
-	// Three orders change and one is added: exactly those are written, and nothing is duplicated.
-	orders := f.sb.Orders()
-	for _, o := range orders[:3] {
-		f.sb.TouchOrder(o.ID)
-	}
-	f.sb.AddOrders(1)
-	res = e.Run(context.Background(), f.job(t, st))
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	for _, er := range res.Entities {
-		if er.Entity == v1alpha1.DataOrders && er.Written != 4 {
-			t.Errorf("orders written = %d, want 4 (3 changed, 1 new)", er.Written)
+	forEachPlatform(t, 300, func(t *testing.T, f *fixture) {
+		st := openStore(t)
+		e := &engine.Engine{Store: st}
+		if res := e.Run(context.Background(), f.job(t, st)); res.Err != nil {
+			t.Fatal(res.Err)
 		}
-	}
-	counts, _ := st.Counts(context.Background(), integration)
-	if counts[tether.KindSalesOrder] != int64(len(orders)+1) {
-		t.Errorf("store has %d orders, want %d", counts[tether.KindSalesOrder], len(orders)+1)
-	}
+		// Nothing changed: the next run writes nothing.
+		res := e.Run(context.Background(), f.job(t, st))
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		if _, written, _ := res.Totals(); written != 0 {
+			t.Fatalf("a run with no changes wrote %d records", written)
+		}
+		// Three orders change: exactly those are written, and nothing is duplicated.
+		f.sb.TouchOrders(3)
+		res = e.Run(context.Background(), f.job(t, st))
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		for _, er := range res.Entities {
+			if er.Entity == v1alpha1.DataOrders && er.Written != 3 {
+				t.Errorf("orders written = %d, want 3", er.Written)
+			}
+		}
+		snap, _ := st.Snapshot(context.Background(), integration)
+		checkComplete(t, f.sb.Expected(), snap)
+	})
 }
 
 func TestMappingFailureWritesNothingAndIsTerminal(t *testing.T) {
-	f := newFixture(t, 50)
-	st := openStore(t)
-	job := f.job(t, st)
-	p, _ := connectors.Lookup(v1alpha1.PlatformShopify)
-	m, err := mapping.Compile(p.DefaultMapping, []v1alpha1.EntityMapping{{
-		Entity: v1alpha1.DataOrders,
-		Fields: []v1alpha1.FieldRule{{Field: "total", Expression: `record.name.startsWith("#1") ? "not a number" : "1.00"`}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	job.Mapping = m
-	job.Entities = []v1alpha1.DataType{v1alpha1.DataOrders}
-	res := (&engine.Engine{Store: st}).Run(context.Background(), job)
-	if class, reason := connectors.Classify(res.Err); res.Err == nil || class != connectors.ClassTerminal || reason != v1alpha1.ReasonMappingFailed {
-		t.Fatalf("run error %v (class %v, reason %s); want a terminal MappingFailed", res.Err, class, reason)
-	}
-	counts, _ := st.Counts(context.Background(), integration)
-	if counts[tether.KindSalesOrder] != 0 {
-		t.Fatalf("%d orders stored by a run whose mapping failed on the first page", counts[tether.KindSalesOrder])
-	}
+	forEachPlatform(t, 50, func(t *testing.T, f *fixture) {
+		st := openStore(t)
+		job := f.job(t, st)
+		m, err := mapping.Compile(f.platform.DefaultMapping, []v1alpha1.EntityMapping{{
+			Entity: v1alpha1.DataOrders,
+			Fields: []v1alpha1.FieldRule{{Field: "total", Expression: `"not a number"`}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job.Mapping = m
+		job.Entities = []v1alpha1.DataType{v1alpha1.DataOrders}
+		res := (&engine.Engine{Store: st}).Run(context.Background(), job)
+		if class, reason := connectors.Classify(res.Err); res.Err == nil || class != connectors.ClassTerminal || reason != v1alpha1.ReasonMappingFailed {
+			t.Fatalf("run error %v (class %v, reason %s); want a terminal MappingFailed", res.Err, class, reason)
+		}
+		counts, _ := st.Counts(context.Background(), integration)
+		if counts[tether.KindSalesOrder] != 0 {
+			t.Fatalf("%d orders stored by a run whose mapping fails on every record", counts[tether.KindSalesOrder])
+		}
+	})
 }
 
 func TestPoolRunsOneJobPerKeyWithinItsBound(t *testing.T) {

@@ -1,0 +1,2 @@
+// Package bigcommerce is the BigCommerce connector: its client, default field mapping and sandbox.
+package bigcommerce

@@ -1,0 +1,2 @@
+// Package magento is the Magento (Adobe Commerce) connector: its client, default field mapping and sandbox.
+package magento
