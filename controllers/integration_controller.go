@@ -448,7 +448,7 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 		Connector:    conn,
 		Mapping:      m,
 		Entities:     orderEntities(dataTypes(obj)),
-		HistoryStart: r.historyStart(obj),
+		HistoryStart: r.historyStart(obj, platform),
 		Overlap:      5 * time.Minute,
 	}
 	if obj.Spec.Sync.OverlapWindow != nil {
@@ -461,16 +461,40 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 	return job, inputs, nil
 }
 
-func (r *IntegrationReconciler) historyStart(obj *v1alpha1.Integration) time.Time {
+// historyStart is how far back a first sync reads: spec.sync.historicalData, shortened to what the platform
+// keeps. Status says when it was shortened.
+func (r *IntegrationReconciler) historyStart(obj *v1alpha1.Integration, platform connectors.Platform) time.Time {
 	h := obj.Spec.Sync.HistoricalData
+	start := obj.CreationTimestamp.Add(-defaultHistory)
 	switch {
 	case h != nil && h.Since != nil:
-		return h.Since.Time
+		start = h.Since.Time
 	case h != nil && h.Duration != nil:
-		return obj.CreationTimestamp.Add(-h.Duration.Duration)
-	default:
-		return obj.CreationTimestamp.Add(-defaultHistory)
+		start = obj.CreationTimestamp.Add(-h.Duration.Duration)
 	}
+	st := &v1alpha1.HistoricalDataStatus{}
+	if platform.MaxHistory > 0 {
+		// The platform's window moves with the clock; a margin keeps the request inside it.
+		earliest := r.now().Add(-platform.MaxHistory).Add(time.Hour)
+		if start.Before(earliest) {
+			st.LimitedBy = fmt.Sprintf("%s serves at most %s of history; spec.sync.historicalData asked for data from %s",
+				platform.Name, humanDuration(platform.MaxHistory), start.UTC().Format(time.RFC3339))
+			start = earliest
+		}
+	}
+	st.Start = metav1.Time{Time: start.UTC().Truncate(time.Second)}
+	if cur := obj.Status.HistoricalData; cur == nil || cur.LimitedBy != st.LimitedBy || (st.LimitedBy == "" && !cur.Start.Equal(&st.Start)) {
+		obj.Status.HistoricalData = st
+	}
+	return start
+}
+
+// humanDuration prints whole days as days.
+func humanDuration(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func dataTypes(obj *v1alpha1.Integration) []v1alpha1.DataType {
@@ -583,6 +607,9 @@ func (r *IntegrationReconciler) showProgress(obj *v1alpha1.Integration, entities
 	for _, er := range entities {
 		p := v1alpha1.EntityProgress{Entity: er.Entity, Read: er.Read, Written: er.Written, Skipped: er.Skipped,
 			Resumable: er.Resumable, Total: er.Total}
+		if er.Remaining > 0 {
+			p.EstimatedCompletion = &metav1.Time{Time: r.now().Add(er.Remaining).Truncate(time.Minute)}
+		}
 		if !er.Cursor.IsZero() {
 			p.Cursor = &metav1.Time{Time: er.Cursor.Truncate(time.Second)}
 		}

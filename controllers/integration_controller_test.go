@@ -33,11 +33,16 @@ func createSecret(t *testing.T, ns, name string, data map[string]string) {
 }
 
 func shopifyIntegration(ns, name, endpoint string) *v1alpha1.Integration {
+	conn := v1alpha1.Connection{ShopDomain: "acme.myshopify.com", Endpoint: endpoint}
+	return newIntegration(ns, name, v1alpha1.PlatformShopify, conn)
+}
+
+func newIntegration(ns, name string, platform v1alpha1.Platform, conn v1alpha1.Connection) *v1alpha1.Integration {
 	return &v1alpha1.Integration{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.IntegrationSpec{
-			Platform:   v1alpha1.PlatformShopify,
-			Connection: &v1alpha1.Connection{ShopDomain: "acme.myshopify.com", Endpoint: endpoint},
+			Platform:   platform,
+			Connection: &conn,
 			Auth:       v1alpha1.Auth{SecretRef: v1alpha1.LocalObjectReference{Name: name}},
 			Sync: v1alpha1.SyncSpec{
 				HistoricalData: &v1alpha1.HistoricalData{Duration: &metav1.Duration{Duration: 3 * 365 * 24 * time.Hour}},
@@ -74,7 +79,7 @@ func waitState(t *testing.T, ns, name string, want v1alpha1.State) *v1alpha1.Int
 func TestIntegrationConnectsSyncsAndReports(t *testing.T) {
 	ns := newNamespace(t)
 	sb := startShopify(t, 300)
-	createSecret(t, ns, "acme", map[string]string{"accessToken": sb.Token})
+	createSecret(t, ns, "acme", sb.secretData())
 	in := shopifyIntegration(ns, "acme", sb.URL)
 	if err := k8s.Create(context.Background(), in); err != nil {
 		t.Fatal(err)
@@ -104,7 +109,7 @@ func TestIntegrationConnectsSyncsAndReports(t *testing.T) {
 	}
 
 	// The store holds exactly the sandbox's data, and status counts it.
-	want := sb.Counts()
+	want := sb.Expected()
 	counts, err := testStore.Counts(context.Background(), ns+"/acme")
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +177,7 @@ func TestIntegrationConnectsSyncsAndReports(t *testing.T) {
 func TestPausedIntegrationMakesNoCalls(t *testing.T) {
 	ns := newNamespace(t)
 	sb := startShopify(t, 50)
-	createSecret(t, ns, "paused", map[string]string{"accessToken": sb.Token})
+	createSecret(t, ns, "paused", sb.secretData())
 	in := shopifyIntegration(ns, "paused", sb.URL)
 	in.Spec.Paused = true
 	if err := k8s.Create(context.Background(), in); err != nil {
@@ -251,14 +256,14 @@ func TestCredentialProblemsDisconnect(t *testing.T) {
 	}
 
 	// Rotating the Secret reconnects without a restart.
-	setSecret(t, ns, "creds", map[string]string{"accessToken": sb.Token})
+	setSecret(t, ns, "creds", sb.secretData())
 	waitState(t, ns, "creds", v1alpha1.StateConnected)
 }
 
 func TestInvalidFieldMappingStopsWithoutWriting(t *testing.T) {
 	ns := newNamespace(t)
 	sb := startShopify(t, 20)
-	createSecret(t, ns, "mapped", map[string]string{"accessToken": sb.Token})
+	createSecret(t, ns, "mapped", sb.secretData())
 	fm := &v1alpha1.FieldMapping{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bad"},
 		Spec: v1alpha1.FieldMappingSpec{Platform: v1alpha1.PlatformShopify, Entities: []v1alpha1.EntityMapping{{
@@ -316,7 +321,7 @@ func TestInvalidFieldMappingStopsWithoutWriting(t *testing.T) {
 func TestChannelRefRoutesOrders(t *testing.T) {
 	ns := newNamespace(t)
 	sb := startShopify(t, 40)
-	createSecret(t, ns, "routed", map[string]string{"accessToken": sb.Token})
+	createSecret(t, ns, "routed", sb.secretData())
 	in := shopifyIntegration(ns, "routed", sb.URL)
 	in.Spec.ChannelRef = &v1alpha1.LocalObjectReference{Name: "wholesale"}
 	if err := k8s.Create(context.Background(), in); err != nil {
@@ -339,8 +344,8 @@ func TestChannelRefRoutesOrders(t *testing.T) {
 			t.Fatalf("order %s landed in %s, want %s/wholesale", id, c, ns)
 		}
 	}
-	if len(snap.OrderChannels) != int(sb.Counts()[tether.KindSalesOrder]) {
-		t.Fatalf("%d orders routed, sandbox has %d", len(snap.OrderChannels), sb.Counts()[tether.KindSalesOrder])
+	if len(snap.OrderChannels) != int(sb.Expected()[tether.KindSalesOrder]) {
+		t.Fatalf("%d orders routed, sandbox has %d", len(snap.OrderChannels), sb.Expected()[tether.KindSalesOrder])
 	}
 }
 

@@ -4,43 +4,39 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/tether/integration-operator/connectors/shopify"
-	"github.com/tether/integration-operator/internal/tether"
+	"github.com/tether/integration-operator/api/v1alpha1"
+	"github.com/tether/integration-operator/connectors"
 )
 
-// shopifyFixture is a Shopify sandbox served on loopback for one test.
-type shopifyFixture struct {
-	*shopify.Sandbox
-	URL   string
-	Token string
+// sandboxFixture is a platform sandbox served on loopback for one test.
+type sandboxFixture struct {
+	connectors.Sandbox
+	URL string
 }
 
-func startShopify(t *testing.T, orders int) *shopifyFixture {
+func startSandbox(t *testing.T, platform v1alpha1.Platform, opts connectors.SandboxOptions) *sandboxFixture {
 	t.Helper()
-	sb := shopify.NewSandbox(shopify.SandboxOptions{
-		Unlimited: true,
-		Seed:      shopify.SeedOptions{Seed: uint64(orders), Orders: orders, Products: 30, Locations: 3},
-	})
+	p, ok := connectors.Lookup(platform)
+	if !ok || p.NewSandbox == nil {
+		t.Fatalf("no sandbox registered for %s", platform)
+	}
+	sb := p.NewSandbox(opts)
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	return &shopifyFixture{Sandbox: sb, URL: srv.URL, Token: sb.AccessToken()}
+	return &sandboxFixture{Sandbox: sb, URL: srv.URL}
 }
 
-// Counts is the number of records of each Tether kind the sandbox's data becomes.
-func (f *shopifyFixture) Counts() map[tether.Kind]int64 {
-	c := f.Sandbox.Counts()
-	return map[tether.Kind]int64{
-		tether.KindSalesOrder:     int64(c.Orders),
-		tether.KindSalesOrderLine: int64(c.LineItems),
-		tether.KindSKU:            int64(c.Variants),
-		tether.KindWarehouse:      int64(c.Locations),
-		tether.KindInventoryLevel: int64(c.InventoryLevels),
-	}
+// startShopify is the Shopify sandbox most controller tests use, with its rate limit off.
+func startShopify(t *testing.T, orders int) *sandboxFixture {
+	return startSandbox(t, v1alpha1.PlatformShopify, connectors.SandboxOptions{
+		Seed: uint64(orders), Orders: orders, Products: 30, Locations: 3, Unlimited: true, Fast: true})
 }
 
-// TouchOrders changes the first n orders on the platform, moving their updatedAt forward.
-func (f *shopifyFixture) TouchOrders(n int) {
-	for _, o := range f.Sandbox.Orders()[:n] {
-		f.Sandbox.TouchOrder(o.ID)
+// secretData is the sandbox's credentials as Secret string data.
+func (f *sandboxFixture) secretData() map[string]string {
+	out := map[string]string{}
+	for k, v := range f.Credentials() {
+		out[k] = string(v)
 	}
+	return out
 }

@@ -12,11 +12,14 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -84,21 +87,11 @@ func runSuite(m *testing.M) int {
 	}
 	defer testStore.Close()
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "controllers: new manager:", err)
+	// The suite's manager leaves alone the Integrations a test runs its own managers for.
+	if err := startManager(ctx, testStore, "!"+ownManagerLabel); err != nil {
+		fmt.Fprintln(os.Stderr, "controllers:", err)
 		return 1
 	}
-	if err := Setup(ctx, mgr, Options{Store: testStore, Workers: 4, HTTPClient: &http.Client{Timeout: 20 * time.Second},
-		RealtimeInterval: 2 * time.Second}); err != nil {
-		fmt.Fprintln(os.Stderr, "controllers: setup:", err)
-		return 1
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "controllers: manager stopped:", err)
-		}
-	}()
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -106,6 +99,42 @@ func runSuite(m *testing.M) int {
 	}
 	return m.Run()
 }
+
+// ownManagerLabel marks Integrations that a test reconciles with managers of its own.
+const ownManagerLabel = "test.tether.io/own-manager"
+
+// startManager runs a manager with the three controllers on the suite's API server until ctx ends. selector
+// picks the Integrations it reconciles.
+func startManager(ctx context.Context, st store.Store, selector string) error {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{ByObject: map[client.Object]cache.ByObject{&v1alpha1.Integration{}: {Label: sel}}},
+		Controller: config.Controller{SkipNameValidation: ptr(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("new manager: %w", err)
+	}
+	if err := Setup(ctx, mgr, Options{Store: st, Workers: 4, HTTPClient: &http.Client{Timeout: 20 * time.Second},
+		RealtimeInterval: 2 * time.Second}); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "controllers: manager stopped:", err)
+		}
+	}()
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func zapLevel() zapcore.Level {
 	if os.Getenv("TEST_DEBUG") != "" {

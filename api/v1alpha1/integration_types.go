@@ -279,6 +279,20 @@ type EntityProgress struct {
 	Skipped int64 `json:"skipped"`
 	// Total is the number of this integration's records of this type in the store.
 	Total int64 `json:"total"`
+	// EstimatedCompletion is when a running read expects to finish, where the platform's rate limits make it
+	// slow enough to matter.
+	// +optional
+	EstimatedCompletion *metav1.Time `json:"estimatedCompletion,omitempty"`
+}
+
+// HistoricalDataStatus says how far back the first sync reads.
+type HistoricalDataStatus struct {
+	// Start is the earliest modification time the first sync reads.
+	Start metav1.Time `json:"start"`
+	// LimitedBy says why Start is later than spec.sync.historicalData asked for: the platform keeps or serves
+	// less history.
+	// +optional
+	LimitedBy string `json:"limitedBy,omitempty"`
 }
 
 // SyncRun summarises one sync run.
@@ -330,6 +344,9 @@ type IntegrationStatus struct {
 	// NextSyncTime is when the next scheduled sync starts.
 	// +optional
 	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
+	// HistoricalData is how far back the first sync reads, and why if the platform shortened it.
+	// +optional
+	HistoricalData *HistoricalDataStatus `json:"historicalData,omitempty"`
 	// Progress is the sync position and counters per data type.
 	// +listType=map
 	// +listMapKey=entity

@@ -47,7 +47,9 @@ type EntityResult struct {
 	Resumable bool
 	// Total is the number of the integration's records of the entity's kind in the store after the run.
 	Total int64
-	Err   error
+	// Remaining is the connector's estimate of the time left for a running read; zero when unknown.
+	Remaining time.Duration
+	Err       error
 }
 
 // Result is what a run did.
@@ -176,6 +178,7 @@ func (e *Engine) runEntity(ctx context.Context, job Job, entity v1alpha1.DataTyp
 		er.Written += wr.Written
 		er.Skipped += wr.Skipped
 		er.Resumable = true
+		er.Remaining = page.Remaining
 		if job.Progress != nil {
 			job.Progress(er)
 		}
@@ -193,6 +196,7 @@ func (e *Engine) runEntity(ctx context.Context, job Job, entity v1alpha1.DataTyp
 	}
 	er.Cursor = runMax
 	er.Resumable = false
+	er.Remaining = 0
 	return er
 }
 
