@@ -11,6 +11,16 @@ kubectl="$root/bin/k8s/kubectl"
 export KUBEBUILDER_ASSETS="$root/bin/k8s"
 export KUBECONFIG="$root/$state/kubeconfig"
 
+# waitfor FILE PIDFILE: wait until FILE has content, or fail as soon as the process is gone.
+waitfor() {
+  for _ in $(seq 1 240); do
+    [ -s "$1" ] && return 0
+    kill -0 "$(cat "$2")" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
 stop() {
   for p in manager sandbox localcluster; do
     if [ -f "$state/$p.pid" ]; then
@@ -32,25 +42,28 @@ mkdir -p "$state"
 
 echo "demo: starting the control plane"
 go build -o bin/localcluster ./hack/localcluster
-nohup bin/localcluster --kubeconfig "$state/kubeconfig" >"$state/localcluster.log" 2>&1 &
+nohup bin/localcluster --kubeconfig-out "$state/kubeconfig" >"$state/localcluster.log" 2>&1 &
 echo $! >"$state/localcluster.pid"
-for _ in $(seq 1 120); do [ -s "$state/kubeconfig" ] && break; sleep 0.5; done
-[ -s "$state/kubeconfig" ] || { echo "demo: control plane did not start; see $state/localcluster.log" >&2; exit 1; }
+waitfor "$state/kubeconfig" "$state/localcluster.pid" || { echo "demo: control plane did not start; see $state/localcluster.log" >&2; exit 1; }
 
 echo "demo: starting the platform sandboxes"
-nohup bin/sandbox --listen 127.0.0.1:18081 --platform Shopify --orders "${DEMO_ORDERS:-3000}" >"$state/sandbox.log" 2>&1 &
+nohup bin/sandbox --host 127.0.0.1 --port 18081 --orders "${DEMO_ORDERS:-3000}" --secrets "$state/secrets.yaml" \
+  >"$state/sandbox.log" 2>&1 &
 echo $! >"$state/sandbox.pid"
+waitfor "$state/secrets.yaml" "$state/sandbox.pid" || { echo "demo: sandboxes did not start; see $state/sandbox.log" >&2; exit 1; }
+cat "$state/sandbox.log"
 
 echo "demo: starting the manager"
 nohup bin/manager --store "$state/tether.db" --metrics-bind-address 127.0.0.1:18080 \
   --health-probe-bind-address 127.0.0.1:18082 >"$state/manager.log" 2>&1 &
 echo $! >"$state/manager.pid"
 
-echo "demo: applying config/samples"
+echo "demo: applying the sandbox credentials and config/samples"
+"$kubectl" apply -f "$state/secrets.yaml"
 "$kubectl" apply -k config/samples
 echo "demo: waiting for the integrations to connect and finish their first sync"
 "$kubectl" wait --for=condition=Ready integrations --all --timeout=10m
-"$kubectl" wait --for=jsonpath='{.status.orders}' channel/online-store --timeout=1m >/dev/null 2>&1 || true
+"$kubectl" wait --for=condition=Ready channels --all --timeout=1m >/dev/null
 
 echo
 "$kubectl" get integrations,channels

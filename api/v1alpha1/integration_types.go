@@ -26,6 +26,11 @@ const (
 	PlatformCustom      Platform = "Custom"
 )
 
+// AllPlatforms lists every platform in the order the enum declares them.
+var AllPlatforms = []Platform{PlatformShopify, PlatformWooCommerce, PlatformBigCommerce, PlatformMagento,
+	PlatformAmazon, PlatformEBay, PlatformWalmart, PlatformEtsy, PlatformNetSuite, PlatformQuickBooks, PlatformSAP,
+	PlatformXero, PlatformShipBob, PlatformFlexport, PlatformCustom}
+
 // DataType is a kind of data an Integration syncs.
 // +kubebuilder:validation:Enum=Orders;Products;Locations;Inventory;PurchaseOrders
 type DataType string

@@ -1,58 +1,85 @@
-// Command sandbox serves a platform simulator on a local address, seeded with a realistic store, for the demo
-// and for trying the operator without a real account.
+// Command sandbox serves platform simulators on local addresses, each seeded with a realistic store, for the
+// demo and for trying the operator without real accounts. It also writes the Secrets that hold each
+// sandbox's credentials, ready for kubectl apply.
 package main
 
 import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/tether/integration-operator/connectors/shopify"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tether/integration-operator/api/v1alpha1"
+	"github.com/tether/integration-operator/connectors"
+	_ "github.com/tether/integration-operator/connectors/all"
 )
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:18081", "Address to serve on.")
-	platform := flag.String("platform", "Shopify", "Which platform to simulate.")
-	orders := flag.Int("orders", 3000, "How many orders to seed.")
-	products := flag.Int("products", 200, "How many products to seed.")
-	locations := flag.Int("locations", 4, "How many locations to seed.")
-	token := flag.String("token", "shpat_sandbox_demo_token", "The access token the sandbox accepts.")
-	plan := flag.String("plan", "standard", "Rate-limit plan: standard, advanced, plus or unlimited.")
+	host := flag.String("host", "127.0.0.1", "Address to serve on.")
+	port := flag.Int("port", 18081, "Port of the first platform; each platform's port is this plus its place in the platform enum (Shopify +0, WooCommerce +1, ...).")
+	only := flag.String("platform", "all", "Which platform to simulate, or all.")
+	orders := flag.Int("orders", 3000, "How many orders each store has.")
+	products := flag.Int("products", 200, "How many products each store has.")
+	locations := flag.Int("locations", 4, "How many locations each store has.")
+	unlimited := flag.Bool("unlimited", false, "Turn the platforms' rate limits off.")
+	secrets := flag.String("secrets", "", "Write a Secret per platform (named acme-<platform>) to this file.")
+	namespace := flag.String("namespace", "default", "Namespace of the written Secrets.")
 	flag.Parse()
 
-	if *platform != "Shopify" {
-		fmt.Fprintf(os.Stderr, "sandbox: --platform %s: this build simulates Shopify only\n", *platform)
+	var platforms []connectors.Platform
+	for _, p := range connectors.Platforms() {
+		if p.NewSandbox != nil && (*only == "all" || strings.EqualFold(*only, string(p.Name))) {
+			platforms = append(platforms, p)
+		}
+	}
+	if len(platforms) == 0 {
+		fmt.Fprintf(os.Stderr, "sandbox: --platform %s: no such sandbox in this build\n", *only)
 		os.Exit(2)
 	}
-	opts := shopify.SandboxOptions{
-		AccessToken: *token,
-		ShopDomain:  "acme.myshopify.com",
-		ShopName:    "Acme",
-		Seed:        shopify.SeedOptions{Seed: 1, Orders: *orders, Products: *products, Locations: *locations},
+
+	var docs []string
+	errs := make(chan error, len(platforms))
+	for _, p := range platforms {
+		sb := p.NewSandbox(connectors.SandboxOptions{Seed: 1, Orders: *orders, Products: *products, Locations: *locations, Unlimited: *unlimited})
+		addr := net.JoinHostPort(*host, strconv.Itoa(*port+slices.Index(v1alpha1.AllPlatforms, p.Name)))
+		fmt.Printf("sandbox: %-12s http://%s  %v\n", p.Name, addr, sb.Expected())
+		srv := &http.Server{Addr: addr, Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+		go func() { errs <- srv.ListenAndServe() }()
+		doc, err := secretFor(p.Name, *namespace, sb.Credentials())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sandbox:", err)
+			os.Exit(1)
+		}
+		docs = append(docs, doc)
 	}
-	switch *plan {
-	case "standard":
-		opts.RateLimit = shopify.PlanStandard
-	case "advanced":
-		opts.RateLimit = shopify.PlanAdvanced
-	case "plus":
-		opts.RateLimit = shopify.PlanPlus
-	case "unlimited":
-		opts.Unlimited = true
-	default:
-		fmt.Fprintf(os.Stderr, "sandbox: --plan %q: want standard, advanced, plus or unlimited\n", *plan)
-		os.Exit(2)
+	if *secrets != "" {
+		if err := os.WriteFile(*secrets, []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "sandbox:", err)
+			os.Exit(1)
+		}
 	}
-	sb := shopify.NewSandbox(opts)
-	c := sb.Counts()
-	fmt.Printf("sandbox: Shopify shop %s on http://%s: %d orders, %d products (%d variants), %d locations, %d inventory levels\n",
-		opts.ShopDomain, *listen, c.Orders, c.Products, c.Variants, c.Locations, c.InventoryLevels)
-	srv := &http.Server{Addr: *listen, Handler: sb, ReadHeaderTimeout: 10 * time.Second}
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errs; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		os.Exit(1)
 	}
+}
+
+func secretFor(platform v1alpha1.Platform, namespace string, creds map[string][]byte) (string, error) {
+	s := corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: "acme-" + strings.ToLower(string(platform)), Namespace: namespace},
+		Data:       creds,
+	}
+	out, err := yaml.Marshal(s)
+	return string(out), err
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	kubeconfig := flag.String("kubeconfig", "tmp/demo/kubeconfig", "Where to write the admin kubeconfig.")
+	kubeconfig := flag.String("kubeconfig-out", "tmp/demo/kubeconfig", "Where to write the admin kubeconfig.")
 	crds := flag.String("crds", "config/crd/bases", "Directory of CRDs to install.")
 	flag.Parse()
 
