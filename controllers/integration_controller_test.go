@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -91,6 +92,9 @@ func TestIntegrationConnectsSyncsAndReports(t *testing.T) {
 	obj := waitState(t, ns, "acme", v1alpha1.StateConnected)
 	if got := kstatusOf(t, obj); got != status.CurrentStatus {
 		t.Errorf("kstatus of a connected integration = %s, want Current", got)
+	}
+	if health, msg := argoHealth(t, obj); health != "Healthy" {
+		t.Errorf("Argo CD health of a connected integration = %s (%s), want Healthy", health, msg)
 	}
 	if !conditions.IsTrue(obj, v1alpha1.ConditionConnected) {
 		t.Error("Connected condition is not True")
@@ -191,6 +195,9 @@ func TestPausedIntegrationMakesNoCalls(t *testing.T) {
 	if got := kstatusOf(t, obj); got != status.CurrentStatus {
 		t.Errorf("kstatus of a paused integration = %s, want Current", got)
 	}
+	if health, _ := argoHealth(t, obj); health != "Suspended" {
+		t.Errorf("Argo CD health of a paused integration = %s, want Suspended", health)
+	}
 	// A reconcile request and a spec change while paused still make no call.
 	requestSync(t, ns, "paused", "while-paused")
 	patchSpec(t, ns, "paused", func(in *v1alpha1.Integration) { in.Spec.Sync.Frequency = v1alpha1.FrequencyDaily })
@@ -235,6 +242,22 @@ func TestCredentialProblemsDisconnect(t *testing.T) {
 	if got := kstatusOf(t, obj); got != status.FailedStatus {
 		t.Errorf("kstatus = %s, want Failed", got)
 	}
+	if health, msg := argoHealth(t, obj); health != "Degraded" || !strings.Contains(msg, "not found") {
+		t.Errorf("Argo CD health of a disconnected integration = %s (%s), want Degraded with the reason", health, msg)
+	}
+	// The transition is an Event an admin sees in kubectl describe.
+	eventually(t, waitLong, "a Warning event for the disconnection", func() (bool, string) {
+		list := &eventsv1.EventList{}
+		if err := k8s.List(context.Background(), list, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		for _, e := range list.Items {
+			if e.Regarding.Name == "creds" && e.Type == corev1.EventTypeWarning && e.Reason == v1alpha1.ReasonCredentialsNotFound {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d events", len(list.Items))
+	})
 
 	// A Secret without the key: the message names the key.
 	createSecret(t, ns, "creds", map[string]string{"token": "x"})
