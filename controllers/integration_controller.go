@@ -215,6 +215,10 @@ func (r *IntegrationReconciler) due(obj *v1alpha1.Integration, key, inputs strin
 	if r.generationPending(obj) {
 		return TriggerSpec, 0
 	}
+	if ready := conditions.Get(obj, v1alpha1.ConditionReady); ready != nil && ready.Status == metav1.ConditionUnknown {
+		// Status says a run is under way, but none runs here: the process that ran it is gone. Resume now.
+		return TriggerSpec, 0
+	}
 	if ready := conditions.Get(obj, v1alpha1.ConditionReady); ready != nil && preflightReasons[ready.Reason] {
 		// The inputs were blocked before and prepare now found them fine: the fix is in.
 		return TriggerSpec, 0

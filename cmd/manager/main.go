@@ -24,66 +24,81 @@ import (
 	"github.com/tether/integration-operator/internal/store/sqlite"
 )
 
-func main() {
-	var (
-		metricsAddr, probeAddr, storeDSN string
-		leaderElect                      bool
-		workers                          int
-		realtime, httpTimeout            time.Duration
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time.")
-	flag.StringVar(&storeDSN, "store", "tether.db", "Path of the embedded SQLite store.")
-	flag.IntVar(&workers, "workers", 4, "How many syncs run at once.")
-	flag.DurationVar(&realtime, "realtime-interval", time.Minute, "Polling period of integrations with frequency Realtime.")
-	flag.DurationVar(&httpTimeout, "http-timeout", 60*time.Second, "Timeout of each request to a platform.")
-	opts := zap.Options{}
-	opts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+type options struct {
+	metricsAddr, probeAddr, storeDSN, leaderElectionNamespace string
+	leaderElect                                               bool
+	leaseDuration, renewDeadline, retryPeriod                 time.Duration
+	workers                                                   int
+	realtime, httpTimeout                                     time.Duration
+}
 
-	if err := run(ctrl.SetupSignalHandler(), metricsAddr, probeAddr, storeDSN, leaderElect, workers, realtime, httpTimeout); err != nil {
+func main() {
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to; 0 disables them.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so only one replica reconciles at a time.")
+	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
+	flag.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a leader's lease lasts without renewal.")
+	flag.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it steps down.")
+	flag.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to take the lease.")
+	flag.StringVar(&o.storeDSN, "store", "tether.db", "Path of the embedded SQLite store.")
+	flag.IntVar(&o.workers, "workers", 4, "How many syncs run at once.")
+	flag.DurationVar(&o.realtime, "realtime-interval", time.Minute, "Polling period of integrations with frequency Realtime.")
+	flag.DurationVar(&o.httpTimeout, "http-timeout", 60*time.Second, "Timeout of each request to a platform.")
+	zo := zap.Options{}
+	zo.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zo)))
+
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, metricsAddr, probeAddr, storeDSN string, leaderElect bool, workers int, realtime, httpTimeout time.Duration) error {
+func run(ctx context.Context, o options) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 
-	st, err := sqlite.Open(ctx, storeDSN)
+	st, err := sqlite.Open(ctx, o.storeDSN)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", storeDSN, err)
+		return fmt.Errorf("open store %s: %w", o.storeDSN, err)
 	}
 	defer st.Close()
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "integration-operator.tether.io",
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "integration-operator.tether.io",
+		LeaderElectionNamespace: o.leaderElectionNamespace,
+		LeaseDuration:           &o.leaseDuration,
+		RenewDeadline:           &o.renewDeadline,
+		RetryPeriod:             &o.retryPeriod,
+		// A new leader must not start syncing before the old one has certainly stopped writing.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Store:            st,
-		Workers:          workers,
-		HTTPClient:       &http.Client{Timeout: httpTimeout},
-		RealtimeInterval: realtime,
+		Workers:          o.workers,
+		HTTPClient:       &http.Client{Timeout: o.httpTimeout},
+		RealtimeInterval: o.realtime,
 	}); err != nil {
 		return err
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return err
+	if o.probeAddr != "0" {
+		if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+			return err
+		}
+		if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+			return err
+		}
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return err
-	}
-	ctrl.Log.WithName("setup").Info("starting manager", "store", storeDSN, "workers", workers)
+	ctrl.Log.WithName("setup").Info("starting manager", "store", o.storeDSN, "workers", o.workers, "leaderElect", o.leaderElect)
 	return mgr.Start(ctx)
 }

@@ -1,0 +1,81 @@
+// Command bench measures the operator and prints the numbers with the machine they came from:
+//
+//	bench engine    [-orders N]            engine orders/s vs the store's ceiling
+//	bench ratelimit [-orders N] [-plan P]  a paged backfill at a Shopify plan's bucket vs what it allows
+//	bench bulk      [-orders N]            bulk operation vs paged backfill
+//	bench all                              the three above at their default sizes
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/tether/integration-operator/connectors/shopify"
+	"github.com/tether/integration-operator/internal/bench"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bench engine|ratelimit|bulk|all [flags]")
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	orders := fs.Int("orders", 0, "How many orders (0: the command's default).")
+	plan := fs.String("plan", "standard", "Shopify plan for ratelimit: standard, advanced or plus.")
+	_ = fs.Parse(args)
+
+	dir, err := os.MkdirTemp("", "tether-bench-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	fmt.Printf("machine: %s\n", bench.Machine())
+	run := map[string]bool{cmd: true}
+	if cmd == "all" {
+		run = map[string]bool{"engine": true, "ratelimit": true, "bulk": true}
+	}
+	if run["engine"] {
+		r, err := bench.Engine(ctx, dir, or(*orders, 20000), true)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("engine: %d orders (%d lines) in %.2fs = %.0f orders/s; store ceiling %.0f orders/s (%.2fs); ratio %.2f\n",
+			r.Orders, r.Lines, r.EngineSeconds, r.EngineOrdersPerSec, r.StoreOrdersPerSec, r.StoreSeconds, r.Ratio)
+	}
+	if run["ratelimit"] {
+		rl := map[string]shopify.RateLimit{"standard": shopify.PlanStandard, "advanced": shopify.PlanAdvanced, "plus": shopify.PlanPlus}[*plan]
+		if rl.RestoreRate == 0 {
+			fail(fmt.Errorf("-plan %q: want standard, advanced or plus", *plan))
+		}
+		r, err := bench.RateLimit(ctx, or(*orders, 1500), rl)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("ratelimit (%s: bucket %.0f, restore %.0f/s): %d orders in %.1fs = %.1f orders/s; the bucket allows %.1f orders/s for the %.0f cost points used; efficiency %.2f; %d requests, %d throttled\n",
+			*plan, rl.MaximumAvailable, rl.RestoreRate, r.Orders, r.Seconds, r.OrdersPerSec, r.CeilingPerSec, r.QueryCost, r.Efficiency, r.Requests, r.ThrottledRequests)
+	}
+	if run["bulk"] {
+		r, err := bench.Bulk(ctx, or(*orders, 100000))
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("bulk: %d orders: bulk %.1fs, paged %.1fs (rate limit off: %.1fx); query cost bulk %.0f vs paged %.0f (under a rate limit: %.0fx)\n",
+			r.Orders, r.BulkSeconds, r.PagedSeconds, r.SpeedUp, r.BulkCost, r.PagedCost, r.CostRatio)
+	}
+}
+
+func or(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
