@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -27,7 +26,7 @@ type ChannelReconciler struct {
 // +kubebuilder:rbac:groups=integrations.tether.io,resources=channels/status,verbs=get;update;patch
 
 // Reconcile registers the channel in the store and aggregates what its integrations delivered.
-func (r *ChannelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *ChannelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	obj := &v1alpha1.Channel{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -37,12 +36,8 @@ func (r *ChannelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ 
 		if conditions.Acknowledged(obj) {
 			obj.Status.ObservedGeneration = obj.Generation
 		}
-		if equality.Semantic.DeepEqual(before.Status, obj.Status) {
-			return
-		}
-		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, err)
-		}
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, obj,
+			equality.Semantic.DeepEqual(before.Status, obj.Status), &result))
 	}()
 
 	key := req.String()

@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -27,7 +26,7 @@ type FieldMappingReconciler struct {
 // +kubebuilder:rbac:groups=integrations.tether.io,resources=fieldmappings/status,verbs=get;update;patch
 
 // Reconcile compiles the mapping, over the platform's defaults when it names a platform.
-func (r *FieldMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+func (r *FieldMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	obj := &v1alpha1.FieldMapping{}
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -37,12 +36,8 @@ func (r *FieldMappingReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if conditions.Acknowledged(obj) {
 			obj.Status.ObservedGeneration = obj.Generation
 		}
-		if equality.Semantic.DeepEqual(before.Status, obj.Status) {
-			return
-		}
-		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
-			retErr = errors.Join(retErr, err)
-		}
+		retErr = errors.Join(retErr, patchStatus(ctx, r.Client, before, obj,
+			equality.Semantic.DeepEqual(before.Status, obj.Status), &result))
 	}()
 
 	list := &v1alpha1.IntegrationList{}

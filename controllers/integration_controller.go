@@ -129,23 +129,36 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	before := obj.DeepCopy()
+	var taken *engine.Result
+	var takenPending any
 	defer func() {
 		obj.Status.State = conditions.State(obj)
 		if conditions.Acknowledged(obj) {
 			obj.Status.ObservedGeneration = obj.Generation
 		}
-		if equality.Semantic.DeepEqual(before.Status, obj.Status) {
-			return
+		unchanged := equality.Semantic.DeepEqual(before.Status, obj.Status)
+		err := patchStatus(ctx, r.Client, before, obj, unchanged, &result)
+		if taken != nil && (err != nil || result.RequeueAfter == staleRequeue) {
+			// The run's report was not written: keep it for the next attempt.
+			r.pool.Keep(key, *taken)
+			if takenPending != nil {
+				r.pending.Store(key, takenPending)
+			}
 		}
-		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil && !apierrors.IsNotFound(err) {
+		if err != nil {
 			retErr = errors.Join(retErr, err)
 			return
 		}
-		r.recordTransition(before, obj)
+		if !unchanged && result.RequeueAfter != staleRequeue {
+			r.recordTransition(before, obj)
+		}
 	}()
 
-	// A finished run is reported first, whatever happens next.
+	// A finished run is reported first, whatever happens next. Should its report not be written, it is put
+	// back to be reported on the next attempt.
 	if res, ok := r.pool.Take(key); ok {
+		taken = &res
+		takenPending, _ = r.pending.Load(key)
 		r.observeRun(ctx, obj, res)
 	}
 
@@ -166,6 +179,9 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	if running, progress := r.pool.Running(key); running {
 		// The pool wakes us when the run ends; until then refresh the counters now and then.
+		if r.generationPending(obj) {
+			conditions.MarkProgressing(obj, v1alpha1.ReasonProgressing, fmt.Sprintf("Connecting to %s and running the first sync", obj.Spec.Platform))
+		}
 		r.showProgress(obj, progress)
 		return ctrl.Result{RequeueAfter: progressInterval}, nil
 	}

@@ -210,7 +210,7 @@ func TestPausedIntegrationMakesNoCalls(t *testing.T) {
 	patchSpec(t, ns, "paused", func(in *v1alpha1.Integration) { in.Spec.Paused = false })
 	obj = waitState(t, ns, "paused", v1alpha1.StateConnected)
 	if sb.Requests() == 0 || obj.Status.LastSyncTime == nil {
-		t.Fatal("unpausing did not sync")
+		t.Fatalf("unpausing did not sync: %d requests, status %+v", sb.Requests(), obj.Status)
 	}
 
 	// Pausing again stops calls at once.

@@ -97,7 +97,21 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	return m.Run()
+	checker, err := startStatusChecker(ctx, cfg, k8s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "controllers: status checker:", err)
+		return 1
+	}
+	code := m.Run()
+	seen, violations := checker.result()
+	for _, v := range violations {
+		fmt.Fprintln(os.Stderr, "status conformance:", v)
+	}
+	fmt.Printf("status conformance: %d Integration statuses checked, %d violations\n", seen, len(violations))
+	if len(violations) > 0 && code == 0 {
+		code = 1
+	}
+	return code
 }
 
 // ownManagerLabel marks Integrations that a test reconciles with managers of its own.

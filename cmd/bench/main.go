@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/tether/integration-operator/connectors/shopify"
 	"github.com/tether/integration-operator/internal/bench"
@@ -39,12 +40,18 @@ func main() {
 		run = map[string]bool{"engine": true, "ratelimit": true, "bulk": true}
 	}
 	if run["engine"] {
-		r, err := bench.Engine(ctx, dir, or(*orders, 20000), true)
-		if err != nil {
-			fail(err)
+		for _, bulk := range []bool{false, true} {
+			r, err := bench.Engine(ctx, filepath.Join(dir, fmt.Sprint(bulk)), or(*orders, 20000), bulk)
+			if err != nil {
+				fail(err)
+			}
+			how := "paged reads"
+			if bulk {
+				how = "bulk operation"
+			}
+			fmt.Printf("engine (%s): %d orders (%d lines) in %.2fs = %.0f orders/s; store ceiling %.0f orders/s (%.2fs); ratio %.2f\n",
+				how, r.Orders, r.Lines, r.EngineSeconds, r.EngineOrdersPerSec, r.StoreOrdersPerSec, r.StoreSeconds, r.Ratio)
 		}
-		fmt.Printf("engine: %d orders (%d lines) in %.2fs = %.0f orders/s; store ceiling %.0f orders/s (%.2fs); ratio %.2f\n",
-			r.Orders, r.Lines, r.EngineSeconds, r.EngineOrdersPerSec, r.StoreOrdersPerSec, r.StoreSeconds, r.Ratio)
 	}
 	if run["ratelimit"] {
 		rl := map[string]shopify.RateLimit{"standard": shopify.PlanStandard, "advanced": shopify.PlanAdvanced, "plus": shopify.PlanPlus}[*plan]

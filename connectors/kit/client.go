@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -112,6 +112,9 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 func (c *Client) once(ctx context.Context, newReq func(ctx context.Context) (*http.Request, error)) (*Response, error) {
 	req, err := newReq(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, connectors.Terminal("InvalidRequest", fmt.Errorf("%s: build request: %w", c.Platform, err))
 	}
 	c.requests.Add(1)
@@ -247,13 +250,12 @@ func Snippet(body []byte) string {
 	return s
 }
 
+// unwrapURLError drops the URL a *url.Error carries: some platforms put credentials in the query string, and
+// no credential may reach an error message.
 func unwrapURLError(err error) error {
-	var ue interface{ Unwrap() error }
+	var ue *url.Error
 	if errors.As(err, &ue) {
-		var ne net.Error
-		if errors.As(err, &ne) {
-			return ne
-		}
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
 }

@@ -88,7 +88,12 @@ func MarkConnectedUnknown(obj Object, reason, message string) {
 // Acknowledged reports whether the current generation may be recorded as observed: only when Ready=True or
 // Stalled=True, as kstatus expects.
 func Acknowledged(obj Object) bool {
-	return IsTrue(obj, v1alpha1.ConditionReady) || IsTrue(obj, v1alpha1.ConditionStalled)
+	for _, typ := range []string{v1alpha1.ConditionReady, v1alpha1.ConditionStalled} {
+		if c := Get(obj, typ); c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == obj.GetGeneration() {
+			return true
+		}
+	}
+	return false
 }
 
 // State derives an Integration's state from its conditions and spec.paused. It is the only place the state is
@@ -99,8 +104,11 @@ func State(in *v1alpha1.Integration) v1alpha1.State {
 	switch {
 	case ready == nil:
 		return v1alpha1.StatePending
-	case in.Spec.Paused && ready.Status == metav1.ConditionTrue && ready.Reason == v1alpha1.ReasonPaused:
-		return v1alpha1.StatePaused
+	case ready.Status == metav1.ConditionTrue && ready.Reason == v1alpha1.ReasonPaused:
+		if in.Spec.Paused {
+			return v1alpha1.StatePaused
+		}
+		return v1alpha1.StatePending // unpaused, not yet resumed
 	case ready.Status == metav1.ConditionTrue:
 		return v1alpha1.StateConnected
 	case connected != nil && connected.Status == metav1.ConditionFalse:

@@ -97,6 +97,15 @@ func (p *Pool) Take(key string) (Result, bool) {
 	return res, ok
 }
 
+// Keep puts back a result taken but not reported, unless a newer one is already waiting.
+func (p *Pool) Keep(key string, res Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, newer := p.done[key]; !newer {
+		p.done[key] = res
+	}
+}
+
 // Cancel stops the job for key, if any, and waits until it has stopped. Its result is kept for Take.
 func (p *Pool) Cancel(key string) {
 	p.mu.Lock()
