@@ -19,7 +19,9 @@ func fastClient(srv *httptest.Server) *Client {
 }
 
 func get(url string) func(ctx context.Context) (*http.Request, error) {
-	return func(ctx context.Context) (*http.Request, error) { return http.NewRequestWithContext(ctx, http.MethodGet, url, nil) }
+	return func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	}
 }
 
 func TestTransientFailuresAreRetriedUntilTheyPass(t *testing.T) {
