@@ -1,0 +1,198 @@
+package woocommerce
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tether/integration-operator/api/v1alpha1"
+	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/kit"
+)
+
+// pacer adapts the request rate to the store's 429s. WooCommerce core has no rate limit, but hosts and WAFs
+// in front of stores do, and they say so only with 429 and Retry-After. The pacer starts unpaced (or at the
+// configured cap). A 429 marks the rate the responses were arriving at over the last second as the limit W
+// and drops the pace to 80% of it; successes then bring the pace back along a cubic curve, as TCP CUBIC does:
+// quickly at first, flat near W, and probing ever faster beyond it, in case W was measured low (a burst at
+// the start of a run) or the host's limit went up.
+type pacer struct {
+	limiter *rate.Limiter
+
+	mu     sync.Mutex
+	max    float64 // the cap; 0 means none
+	recent []time.Time
+	w      float64 // the rate at the last 429; 0 before any
+	n      int     // successes since the last 429
+}
+
+// pacerSpan is how many successes the pace takes to climb back to W.
+const pacerSpan = 100
+
+func newPacer() *pacer {
+	return &pacer{limiter: rate.NewLimiter(rate.Inf, 1)}
+}
+
+func (p *pacer) setMax(perSecond float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.max = max(perSecond, 0)
+	p.apply(float64(rate.Inf))
+}
+
+// apply sets the pace, capped.
+func (p *pacer) apply(l float64) {
+	if p.max > 0 {
+		l = math.Min(l, p.max)
+	}
+	if l >= float64(rate.Inf) {
+		p.limiter.SetLimit(rate.Inf)
+		return
+	}
+	p.limiter.SetLimit(rate.Limit(math.Max(l, pacerFloor)))
+}
+
+// observe sees every response.
+func (p *pacer) observe(resp *http.Response) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	p.recent = append(p.recent, now)
+	cut := 0
+	for cut < len(p.recent) && now.Sub(p.recent[cut]) > time.Second {
+		cut++
+	}
+	p.recent = p.recent[cut:]
+	if resp.StatusCode == http.StatusTooManyRequests {
+		p.w = math.Min(float64(len(p.recent)), float64(p.limiter.Limit()))
+		p.n = 0
+		p.apply(0.8 * p.w)
+		return
+	}
+	if resp.StatusCode >= 300 || p.w == 0 {
+		return
+	}
+	p.n++
+	x := float64(p.n-pacerSpan) / pacerSpan
+	p.apply(p.w * (1 + 0.2*x*x*x))
+}
+
+// wcError is the body of every WooCommerce (WP REST) error response.
+type wcError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Data    struct {
+		Status int `json:"status"`
+	} `json:"data"`
+}
+
+// checkResponse classifies WooCommerce's own error bodies. 429 and 5xx fall through to kit's rules (retried
+// with backoff and Retry-After).
+func checkResponse(resp *http.Response, body []byte) error {
+	status := resp.StatusCode
+	if status < 400 || status == http.StatusTooManyRequests || status >= 500 {
+		return nil
+	}
+	var e wcError
+	_ = json.Unmarshal(body, &e)
+	where := resp.Request.Method + " " + resp.Request.URL.Path
+	detail := e.Code
+	if e.Message != "" {
+		detail += ": " + e.Message
+	}
+	if detail == "" {
+		detail = kit.Snippet(body)
+	}
+	err := fmt.Errorf("woocommerce: %s: HTTP %d %s", where, status, detail)
+	switch {
+	case strings.Contains(e.Message, "nonce has already been used"):
+		// A retried request reused a nonce: a new attempt is signed with a new one.
+		return connectors.Transient("NonceReused", 0, err)
+	case strings.Contains(e.Message, "Invalid timestamp"):
+		return connectors.Transient("ClockSkew", 0, fmt.Errorf("%w (this host's clock differs from the store's by more than 15 minutes)", err))
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return connectors.Auth("Unauthorized", err)
+	case status == http.StatusNotFound && e.Code == "rest_no_route":
+		return connectors.Terminal(v1alpha1.ReasonInvalidConfiguration,
+			fmt.Errorf("%w (is WooCommerce active at this store URL, with pretty permalinks on?)", err))
+	case status == http.StatusNotFound:
+		return connectors.Terminal("NotFound", err)
+	}
+	return connectors.Terminal("RequestRejected", err)
+}
+
+// listing is one page of a collection.
+type listing struct {
+	items []map[string]any
+	// total and totalPages are X-WP-Total and X-WP-TotalPages; -1 when the response had none (a proxy can
+	// strip them).
+	total, totalPages int
+}
+
+// list GETs one page of a collection below the API root.
+func (c *Connector) list(ctx context.Context, path string, q url.Values) (listing, error) {
+	resp, err := c.get(ctx, path, q)
+	if err != nil {
+		return listing{}, err
+	}
+	out := listing{total: headerInt(resp.Header, "X-WP-Total"), totalPages: headerInt(resp.Header, "X-WP-TotalPages")}
+	if err := json.Unmarshal(resp.Body, &out.items); err != nil {
+		return listing{}, connectors.Transient("MalformedResponse", 0,
+			fmt.Errorf("woocommerce: GET %s: the response is not a JSON list: %w (%s)", path, err, kit.Snippet(resp.Body)))
+	}
+	return out, nil
+}
+
+// get sends a GET, authenticated per attempt: HTTP Basic over HTTPS, a fresh OAuth 1.0a signature over HTTP
+// (added by oauthTransport).
+func (c *Connector) get(ctx context.Context, path string, q url.Values) (*kit.Response, error) {
+	return c.client.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		u := *c.api
+		u.Path = strings.TrimRight(c.api.Path, "/") + path
+		u.RawPath = ""
+		u.RawQuery = q.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if !c.oauth {
+			req.SetBasicAuth(c.key, c.secret)
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", userAgent)
+		return req, nil
+	})
+}
+
+func headerInt(h http.Header, name string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(h.Get(name)))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// oauthTransport signs each request it sends with OAuth 1.0a. Signing below the http.Client, rather than in
+// the URL the client is given, keeps the signed query (which holds the consumer key) out of the *url.Error
+// the client returns for network failures, and signs every retry and redirect afresh.
+type oauthTransport struct {
+	base http.RoundTripper
+	c    *Connector
+}
+
+func (t *oauthTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	u := *req.URL
+	signURL(req.Method, &u, t.c.key, t.c.secret, t.c.now())
+	r.URL = &u
+	return t.base.RoundTrip(r)
+}
