@@ -47,15 +47,17 @@ echo $! >"$state/localcluster.pid"
 waitfor "$state/kubeconfig" "$state/localcluster.pid" || { echo "demo: control plane did not start; see $state/localcluster.log" >&2; exit 1; }
 
 echo "demo: starting the platform sandboxes"
-nohup bin/sandbox --host 127.0.0.1 --port 18081 --orders "${DEMO_ORDERS:-3000}" --secrets "$state/secrets.yaml" \
+limits=--unlimited
+[ "${DEMO_RATE_LIMITS:-off}" = on ] && limits=
+nohup bin/sandbox --host 127.0.0.1 --port 18081 --orders "${DEMO_ORDERS:-3000}" $limits --secrets "$state/secrets.yaml" \
   >"$state/sandbox.log" 2>&1 &
 echo $! >"$state/sandbox.pid"
 waitfor "$state/secrets.yaml" "$state/sandbox.pid" || { echo "demo: sandboxes did not start; see $state/sandbox.log" >&2; exit 1; }
 cat "$state/sandbox.log"
 
 echo "demo: starting the manager"
-nohup bin/manager --store "$state/tether.db" --metrics-bind-address 127.0.0.1:18080 \
-  --health-probe-bind-address 127.0.0.1:18082 >"$state/manager.log" 2>&1 &
+nohup bin/manager --store "$state/tether.db" --metrics-bind-address 127.0.0.1:18070 \
+  --health-probe-bind-address 127.0.0.1:18071 >"$state/manager.log" 2>&1 &
 echo $! >"$state/manager.pid"
 
 echo "demo: applying the sandbox credentials and config/samples"
