@@ -128,4 +128,3 @@ func TestRecordsChangedDuringARunAreNotLost(t *testing.T) {
 		}
 	})
 }
-
