@@ -40,9 +40,19 @@ control-plane: ## Build kube-apiserver, etcd and kubectl from the Go module prox
 test: control-plane ## Run every test: unit, sandbox conformance, store and envtest suites.
 	go test $(GOTEST_FLAGS) ./...
 
+FUZZTIME ?= 15s
+FUZZ_TARGETS := ./connectors:FuzzResumeTokens ./connectors:FuzzWireResponses ./connectors:FuzzSandboxRequests ./internal/mapping:FuzzApply
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (CI runs a short smoke pass).
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+	  go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; done
+
 .PHONY: bench
-bench: ## Run the Go benchmarks.
-	go test -run '^$$' -bench . -benchmem ./...
+bench: ## Run the bench command (engine, rate-limit and bulk figures) and the Go benchmarks.
+	go run ./cmd/bench all
+	go test -run '^$$' -bench . -benchtime=1x ./...
 
 ##@ Build
 

@@ -430,3 +430,43 @@ func kubectl(t *testing.T, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestMappingThatFailsOnSomeRecordsStopsCleanly uses a FieldMapping that compiles but fails at run time on some
+// orders: the integration stops with a condition naming the record and the field, and no page is half-written.
+func TestMappingThatFailsOnSomeRecordsStopsCleanly(t *testing.T) {
+	ns := newNamespace(t)
+	sb := startShopify(t, 120)
+	createSecret(t, ns, "strict", sb.secretData())
+	fm := &v1alpha1.FieldMapping{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "strict"},
+		Spec: v1alpha1.FieldMappingSpec{Platform: v1alpha1.PlatformShopify, Entities: []v1alpha1.EntityMapping{{
+			Entity: v1alpha1.DataOrders,
+			Fields: []v1alpha1.FieldRule{{Field: "total", Expression: `record.name.endsWith("7") ? "n/a" : record.totalPriceSet.shopMoney.amount`}},
+		}}},
+	}
+	if err := k8s.Create(context.Background(), fm); err != nil {
+		t.Fatal(err)
+	}
+	in := shopifyIntegration(ns, "strict", sb.URL)
+	in.Spec.FieldMappingRef = &v1alpha1.LocalObjectReference{Name: "strict"}
+	in.Spec.Sync.DataTypes = []v1alpha1.DataType{v1alpha1.DataOrders}
+	if err := k8s.Create(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	obj := waitState(t, ns, "strict", v1alpha1.StateError)
+	ready := conditions.Get(obj, v1alpha1.ConditionReady)
+	if ready.Reason != v1alpha1.ReasonMappingFailed || !conditions.IsTrue(obj, v1alpha1.ConditionStalled) ||
+		!strings.Contains(ready.Message, "gid://shopify/Order/") || !strings.Contains(ready.Message, "field total") {
+		t.Fatalf("Ready = %s: %s; want Stalled MappingFailed naming the order and the field", ready.Reason, ready.Message)
+	}
+	// Every stored order is complete and mapped by the rule: no order from the failing page was written.
+	snap, _ := testStore.Snapshot(context.Background(), ns+"/strict")
+	for _, o := range snap.SalesOrders {
+		if strings.HasSuffix(o.OrderID, "7") || o.Total == "" || len(o.Lines) == 0 {
+			t.Fatalf("a half-mapped order was stored: %+v", o)
+		}
+	}
+	if len(snap.SalesOrders) >= int(sb.Expected()[tether.KindSalesOrder]) {
+		t.Fatalf("all %d orders stored although the mapping fails on some", len(snap.SalesOrders))
+	}
+}

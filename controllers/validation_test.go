@@ -100,11 +100,27 @@ spec: {entities: [{entity: Products, fields: [{field: name, from: "product..titl
 spec: {entities: [{entity: Customers, fields: [{field: name, from: title}]}]}`, []string{"spec.entities[0].entity", "Unsupported value"}},
 		{"fieldmapping duplicate field", `kind: FieldMapping
 spec: {entities: [{entity: Products, fields: [{field: name, from: title}, {field: name, from: sku}]}]}`, []string{"spec.entities[0].fields[1]", "Duplicate value"}},
+		{"channel displayName too long", `kind: Channel
+spec: {displayName: "` + strings.Repeat("x", 129) + `"}`, []string{"spec.displayName", "Too long"}},
+		{"fieldmapping field not a field name", `kind: FieldMapping
+spec: {entities: [{entity: Products, fields: [{field: "Name!", from: title}]}]}`, []string{"spec.entities[0].fields[0].field", "should match"}},
+		{"fieldmapping lines without from", `kind: FieldMapping
+spec: {entities: [{entity: Orders, lines: {fields: [{field: quantity, from: qty}]}}]}`, []string{"spec.entities[0].lines.from", "Required"}},
+		{"amazon marketplace id malformed", `kind: Integration
+spec: {platform: Amazon, connection: {region: NA, marketplaceIDs: [us-east]}, auth: {secretRef: {name: c}}}`, []string{"spec.connection.marketplaceIDs[0]", "should match"}},
+		{"xero tenantID not a UUID", `kind: Integration
+spec: {platform: Xero, connection: {tenantID: acme}, auth: {type: OAuth, secretRef: {name: c}}}`, []string{"spec.connection.tenantID", "should match"}},
+		{"quickbooks realmID not numeric", `kind: Integration
+spec: {platform: QuickBooks, connection: {realmID: acme}, auth: {type: OAuth, secretRef: {name: c}}}`, []string{"spec.connection.realmID", "should match"}},
+		{"channelRef name empty", `kind: Integration
+spec: {` + flow(okSpec) + `, channelRef: {name: ""}}`, []string{"spec.channelRef.name"}},
+		{"paused not a boolean", `kind: Integration
+spec: {` + flow(okSpec) + `, paused: "yes"}`, []string{"spec.paused", "boolean"}},
 		{"channel type unknown", `kind: Channel
 spec: {type: Telepathy}`, []string{"spec.type", "Unsupported value"}},
 	}
-	if len(tests) < 20 {
-		t.Fatalf("the table must hold at least 20 manifests, has %d", len(tests))
+	if len(tests) < 40 {
+		t.Fatalf("the table must hold at least 40 manifests, has %d", len(tests))
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
