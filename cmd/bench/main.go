@@ -3,7 +3,8 @@
 //	bench engine    [-orders N]            engine orders/s vs the store's ceiling
 //	bench ratelimit [-orders N] [-plan P]  a paged backfill at a Shopify plan's bucket vs what it allows
 //	bench bulk      [-orders N]            bulk operation vs paged backfill
-//	bench all                              the three above at their default sizes
+//	bench scale     [-integrations N] [-idle D]  N Integrations on a real API server: convergence, RSS, API calls
+//	bench all                              engine, ratelimit and bulk at their default sizes
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/tether/integration-operator/connectors/shopify"
 	"github.com/tether/integration-operator/internal/bench"
@@ -26,6 +28,8 @@ func main() {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	orders := fs.Int("orders", 0, "How many orders (0: the command's default).")
 	plan := fs.String("plan", "standard", "Shopify plan for ratelimit: standard, advanced or plus.")
+	integrations := fs.Int("integrations", 1000, "How many Integrations for scale.")
+	idle := fs.Duration("idle", 2*time.Minute, "The idle window after convergence, for scale.")
 	_ = fs.Parse(args)
 
 	dir, err := os.MkdirTemp("", "tether-bench-")
@@ -64,6 +68,17 @@ func main() {
 		}
 		fmt.Printf("ratelimit (%s: bucket %.0f, restore %.0f/s): %d orders in %.1fs = %.1f orders/s; the bucket allows %.1f orders/s for the %.0f cost points used; efficiency %.2f; %d requests, %d throttled\n",
 			*plan, rl.MaximumAvailable, rl.RestoreRate, r.Orders, r.Seconds, r.OrdersPerSec, r.CeilingPerSec, r.QueryCost, r.Efficiency, r.Requests, r.ThrottledRequests)
+	}
+	if run["scale"] {
+		root, _ := os.Getwd()
+		r, err := bench.Scale(ctx, root, filepath.Join(root, "bin", "k8s"), *integrations, *idle)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("scale: %d integrations Connected and synced once in %.1fs; manager peak RSS %.0f MiB; API requests until then %v\n",
+			r.Integrations, r.ConvergeSeconds, float64(r.PeakRSS)/(1<<20), r.APIRequests)
+		fmt.Printf("scale: idle %.0fs: %.0f API requests, %.0f status writes (%.4f per integration)\n",
+			r.IdleSeconds, r.IdleRequests, r.IdleStatusWrites, r.IdleRequests/float64(r.Integrations))
 	}
 	if run["bulk"] {
 		r, err := bench.Bulk(ctx, or(*orders, 100000))
