@@ -18,25 +18,17 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // The conformance tests hold the sandbox's responses and the client's requests to Amazon's published
 // models (amzn/selling-partner-api-models, in ../shared/specs/amazon-sp-api/models): ordersV0.json,
 // orders_2026-01-01.json and fbaInventory.json.
 
-func specsDir(t *testing.T) string {
+// modelsDir is the folder of the SP-API models in the shared specs, checked by its ordersV0.json.
+func modelsDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("TETHER_SPECS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "specs")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "amazon-sp-api", "models", "ordersV0.json")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the SP-API models are missing from %s (set TETHER_SPECS_DIR): %v", dir, err)
-		}
-		t.Skipf("the SP-API models are not at %s; set TETHER_SPECS_DIR to run the conformance tests", dir)
-	}
-	return filepath.Join(dir, "amazon-sp-api", "models")
+	return filepath.Dir(connectortest.SpecsDir(t, "amazon-sp-api", "models", "ordersV0.json"))
 }
 
 // swagger is the part of a Swagger 2.0 model the tests read.
@@ -64,7 +56,7 @@ type operation struct {
 
 func loadModel(t *testing.T, name string) *swagger {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(specsDir(t), name))
+	b, err := os.ReadFile(filepath.Join(modelsDir(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +202,8 @@ func recordedRun(t *testing.T) []exchange {
 			t.Fatal(err)
 		}
 		for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataInventory} {
-			mustRead(t, c, connectors.ReadRequest{Entity: entity, Since: longAgo})
-			mustRead(t, c, connectors.ReadRequest{Entity: entity, Since: time.Now().Add(-30 * 24 * time.Hour)})
+			connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Since: longAgo})
+			connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Since: time.Now().Add(-30 * 24 * time.Hour)})
 		}
 	}
 	return rec.ex

@@ -13,19 +13,12 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/connectors/sandboxkit"
 )
 
 func TestRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformAmazon)
-	if !ok {
-		t.Fatal("Amazon is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformAmazon, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if p.MaxHistory != 730*24*time.Hour {
 		t.Errorf("MaxHistory = %v, want two years", p.MaxHistory)
 	}
@@ -116,7 +109,7 @@ func TestAuthRejected(t *testing.T) {
 			for name, err := range map[string]error{
 				"check": c.Check(context.Background()),
 				"read": func() error {
-					_, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory}, 0)
+					_, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory}, 0)
 					return err
 				}(),
 			} {
@@ -243,22 +236,22 @@ func TestOrdersReadEveryOrderOnce(t *testing.T) {
 			e := newEnv(t, SandboxOptions{Seed: 3, Orders: 250, Products: 20, Locations: 3, ItemsPerPage: 5})
 			c := e.connector(t, e.credentials(), version)
 			c.OrdersPerPage = 7
-			res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
-			if len(res.records) != len(res.byID) {
-				t.Errorf("%d records for %d orders: some were read twice", len(res.records), len(res.byID))
+			res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
+			if len(res.Records) != len(res.ByID) {
+				t.Errorf("%d records for %d orders: some were read twice", len(res.Records), len(res.ByID))
 			}
-			assertOrders(t, e.sb, res.byID)
+			assertOrders(t, e.sb, res.ByID)
 			ops := e.sb.OperationCounts()
 			if version == APIVersionV0 {
-				if len(res.pages) < 250/7 || ops[OpGetOrders] < 3 || ops[OpGetOrderItems] <= 250 {
-					t.Errorf("%d pages, %v: want pages of 7 orders over 3 API pages and paged items", len(res.pages), ops)
+				if len(res.Pages) < 250/7 || ops[OpGetOrders] < 3 || ops[OpGetOrderItems] <= 250 {
+					t.Errorf("%d pages, %v: want pages of 7 orders over 3 API pages and paged items", len(res.Pages), ops)
 				}
 			} else if ops[OpGetOrderItems] != 0 || ops[OpSearchOrders] != 3 {
 				t.Errorf("operations %v: searchOrders returns items inline, in 3 pages", ops)
 			}
-			last := res.pages[len(res.pages)-1]
-			if last.Remaining != 0 || res.pages[0].Remaining <= 0 {
-				t.Errorf("Remaining: first page %v, last %v; want an estimate, then 0", res.pages[0].Remaining, last.Remaining)
+			last := res.Pages[len(res.Pages)-1]
+			if last.Remaining != 0 || res.Pages[0].Remaining <= 0 {
+				t.Errorf("Remaining: first page %v, last %v; want an estimate, then 0", res.Pages[0].Remaining, last.Remaining)
 			}
 		})
 	}
@@ -269,9 +262,9 @@ func TestIncrementalReadsOnlyChangedOrders(t *testing.T) {
 		t.Run(version, func(t *testing.T) {
 			e := newEnv(t, SandboxOptions{})
 			c := e.connector(t, e.credentials(), version)
-			first := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
+			first := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
 			var watermark time.Time
-			for _, r := range first.records {
+			for _, r := range first.Records {
 				if r.UpdatedAt.After(watermark) {
 					watermark = r.UpdatedAt
 				}
@@ -279,15 +272,15 @@ func TestIncrementalReadsOnlyChangedOrders(t *testing.T) {
 			for i := 0; i < 4; i++ {
 				e.sb.TouchOrder(i * 10)
 			}
-			second := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: watermark.Add(time.Second)})
-			if len(second.records) != 4 {
-				t.Fatalf("read %d orders after 4 changed", len(second.records))
+			second := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: watermark.Add(time.Second)})
+			if len(second.Records) != 4 {
+				t.Fatalf("read %d orders after 4 changed", len(second.Records))
 			}
 			cat := e.sb.Catalog()
 			for i := 0; i < 4; i++ {
 				o := &cat.Orders[i*10]
 				mi, _ := e.sb.orderMarket(o)
-				if r, ok := second.byID[amazonOrderID(o, mi)]; !ok || !r.UpdatedAt.Equal(o.UpdatedAt) {
+				if r, ok := second.ByID[amazonOrderID(o, mi)]; !ok || !r.UpdatedAt.Equal(o.UpdatedAt) {
 					t.Errorf("changed order %d: %v", o.ID, r.UpdatedAt)
 				}
 			}
@@ -298,14 +291,14 @@ func TestIncrementalReadsOnlyChangedOrders(t *testing.T) {
 func TestOrdersSinceIsClampedToTwoYears(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials(), "")
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
-	if len(res.byID) != 150 {
-		t.Errorf("read %d orders", len(res.byID))
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
+	if len(res.ByID) != 150 {
+		t.Errorf("read %d orders", len(res.ByID))
 	}
 	// Zero Since: the whole two years.
-	res = mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	if len(res.byID) != 150 {
-		t.Errorf("zero since: read %d orders", len(res.byID))
+	res = connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.ByID) != 150 {
+		t.Errorf("zero since: read %d orders", len(res.ByID))
 	}
 }
 
@@ -383,8 +376,8 @@ func TestRateLimitHitClientSlowsAndFinishes(t *testing.T) {
 	c := e.connector(t, e.credentials(), "")
 	c.Rates[OpGetOrderItems] = Rate{PerSecond: 400, Burst: 20}
 	start := time.Now()
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
-	assertOrders(t, e.sb, res.byID)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
+	assertOrders(t, e.sb, res.ByID)
 	st := c.Stats()
 	items := st.ByOperation[OpGetOrderItems]
 	if items.RateLimited == 0 || items.Retries < items.RateLimited {
@@ -406,10 +399,10 @@ func TestPacedAtTheLimitNeverThrottled(t *testing.T) {
 		c.Rates[op] = r
 	}
 	start := time.Now()
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
 	elapsed := time.Since(start)
-	if len(res.byID) != 40 {
-		t.Fatalf("read %d orders", len(res.byID))
+	if len(res.ByID) != 40 {
+		t.Fatalf("read %d orders", len(res.ByID))
 	}
 	if st := c.Stats(); st.RateLimited != 0 {
 		t.Errorf("%d responses throttled at the documented pace", st.RateLimited)
@@ -428,8 +421,8 @@ func TestServerErrorsAndResetsRetried(t *testing.T) {
 	e.sb.Faults().FailNext(2, http.StatusServiceUnavailable)
 	e.sb.Faults().ResetNext(1)
 	e.sb.Faults().FailNext(1, http.StatusInternalServerError)
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
-	assertOrders(t, e.sb, res.byID)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: longAgo})
+	assertOrders(t, e.sb, res.ByID)
 	// Go's transport itself retries a GET whose reused connection was reset, so the reset may not reach the
 	// client's counters.
 	if st := c.Stats(); st.Retries < 3 {
@@ -455,16 +448,16 @@ func TestResumeMidReadYieldsTheRest(t *testing.T) {
 			c := e.connector(t, e.credentials(), tc.version)
 			c.OrdersPerPage = 7
 			req := connectors.ReadRequest{Entity: tc.entity, Since: longAgo}
-			full := mustRead(t, c, req)
-			first, err := read(t, c, req, tc.crash)
-			if err != errCrash {
+			full := connectortest.ReadAll(t, c, req)
+			first, err := connectortest.Read(t, c, req, tc.crash)
+			if err != connectortest.ErrCrash {
 				t.Fatalf("first read: %v", err)
 			}
-			req.Resume = first.pages[len(first.pages)-1].Resume
-			rest := mustRead(t, e.connector(t, e.credentials(), tc.version), req)
-			for id := range full.byID {
-				if _, a := first.byID[id]; !a {
-					if _, b := rest.byID[id]; !b {
+			req.Resume = first.Pages[len(first.Pages)-1].Resume
+			rest := connectortest.ReadAll(t, e.connector(t, e.credentials(), tc.version), req)
+			for id := range full.ByID {
+				if _, a := first.ByID[id]; !a {
+					if _, b := rest.ByID[id]; !b {
 						t.Fatalf("record %s lost across the resume", id)
 					}
 				}
@@ -472,14 +465,14 @@ func TestResumeMidReadYieldsTheRest(t *testing.T) {
 			if tc.entity == v1alpha1.DataProducts {
 				// A resumed products read forgets which SKUs it emitted from earlier marketplaces: those sold
 				// in several come again (the store skips them), but the rest of the read is not repeated.
-				if len(rest.records) > len(full.records) {
-					t.Errorf("resumed products read emitted %d records, more than a whole read (%d)", len(rest.records), len(full.records))
+				if len(rest.Records) > len(full.Records) {
+					t.Errorf("resumed products read emitted %d records, more than a whole read (%d)", len(rest.Records), len(full.Records))
 				}
 				return
 			}
-			if len(first.records)+len(rest.records) != len(full.records) {
+			if len(first.Records)+len(rest.Records) != len(full.Records) {
 				t.Errorf("%d + %d records around the resume, %d in one read: records were re-read or skipped",
-					len(first.records), len(rest.records), len(full.records))
+					len(first.Records), len(rest.Records), len(full.Records))
 			}
 		})
 	}
@@ -491,16 +484,16 @@ func TestExpiredFBANextTokenRestartsTheMarketplace(t *testing.T) {
 	e.sb.Now = func() time.Time { return time.Now().Add(shift) }
 	c := e.connector(t, e.credentials(), "")
 	req := connectors.ReadRequest{Entity: v1alpha1.DataInventory}
-	full := mustRead(t, c, req)
-	first, err := read(t, c, req, 1)
-	if err != errCrash {
+	full := connectortest.ReadAll(t, c, req)
+	first, err := connectortest.Read(t, c, req, 1)
+	if err != connectortest.ErrCrash {
 		t.Fatal(err)
 	}
 	shift = 31 * time.Second // past the nextToken's 30 seconds
-	req.Resume = first.pages[0].Resume
-	rest := mustRead(t, c, req)
-	if len(rest.byID) != len(full.byID) {
-		t.Errorf("resumed with an expired token: %d levels, want the marketplace read again (%d)", len(rest.byID), len(full.byID))
+	req.Resume = first.Pages[0].Resume
+	rest := connectortest.ReadAll(t, c, req)
+	if len(rest.ByID) != len(full.ByID) {
+		t.Errorf("resumed with an expired token: %d levels, want the marketplace read again (%d)", len(rest.ByID), len(full.ByID))
 	}
 }
 
@@ -510,9 +503,9 @@ func TestFBAEntities(t *testing.T) {
 	cat := e.sb.Catalog()
 	variants := cat.Variants()
 
-	inv := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
-	if len(inv.byID) != len(variants)*3 || len(inv.records) != len(inv.byID) {
-		t.Fatalf("%d inventory records (%d unique), want %d", len(inv.records), len(inv.byID), len(variants)*3)
+	inv := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
+	if len(inv.ByID) != len(variants)*3 || len(inv.Records) != len(inv.ByID) {
+		t.Fatalf("%d inventory records (%d unique), want %d", len(inv.Records), len(inv.ByID), len(variants)*3)
 	}
 	for i, l := range cat.Levels {
 		var sku string
@@ -522,7 +515,7 @@ func TestFBAEntities(t *testing.T) {
 			}
 		}
 		mkt := e.sb.markets[(l.LocationID - cat.Locations[0].ID)].ID
-		r, ok := inv.byID[WarehouseID(mkt)+"/"+sku]
+		r, ok := inv.ByID[WarehouseID(mkt)+"/"+sku]
 		if !ok {
 			t.Fatalf("level %d (%s at %s) not read", i, sku, mkt)
 		}
@@ -540,23 +533,23 @@ func TestFBAEntities(t *testing.T) {
 			want++
 		}
 	}
-	if got := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory, Since: since}); len(got.byID) != want {
-		t.Errorf("since 90 days: %d levels, want %d", len(got.byID), want)
+	if got := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory, Since: since}); len(got.ByID) != want {
+		t.Errorf("since 90 days: %d levels, want %d", len(got.ByID), want)
 	}
 
-	prods := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: since})
-	if len(prods.byID) != len(variants) || len(prods.records) != len(variants) {
-		t.Fatalf("%d SKU records (%d unique), want each of %d once", len(prods.records), len(prods.byID), len(variants))
+	prods := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: since})
+	if len(prods.ByID) != len(variants) || len(prods.Records) != len(variants) {
+		t.Fatalf("%d SKU records (%d unique), want each of %d once", len(prods.Records), len(prods.ByID), len(variants))
 	}
 	for _, v := range variants {
-		r := prods.byID[v.SKU]
+		r := prods.ByID[v.SKU]
 		if r.Data["asin"] != asin(v.ID) || r.Data["fnSku"] != fnsku(v.ID) || r.Data["productName"] == "" {
 			t.Errorf("SKU %s = %v", v.SKU, r.Data)
 		}
 	}
 
-	locs := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
-	if len(locs.records) != 3 || locs.byID["FBA-ATVPDKIKX0DER"].Data["countryCode"] != "US" {
-		t.Errorf("locations %v", locs.records)
+	locs := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
+	if len(locs.Records) != 3 || locs.ByID["FBA-ATVPDKIKX0DER"].Data["countryCode"] != "US" {
+		t.Errorf("locations %v", locs.Records)
 	}
 }

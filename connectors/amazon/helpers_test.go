@@ -1,8 +1,6 @@
 package amazon
 
 import (
-	"context"
-	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 type env struct {
@@ -28,9 +27,7 @@ func newEnv(t testing.TB, opts SandboxOptions) *env {
 		opts.Unlimited = true
 	}
 	sb := NewSandbox(opts)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
 func (e *env) credentials() map[string][]byte {
@@ -56,43 +53,6 @@ func (e *env) connector(t testing.TB, creds map[string][]byte, apiVersion string
 	c.RetryBaseDelay = time.Millisecond
 	c.MaxRetryDelay = 20 * time.Millisecond
 	return c
-}
-
-var errCrash = errors.New("simulated crash")
-
-type readResult struct {
-	pages   []connectors.Page
-	records []connectors.Record
-	byID    map[string]connectors.Record
-}
-
-// read runs a Read; crashAfter > 0 makes emit fail after that many pages.
-func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int) (readResult, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res := readResult{byID: map[string]connectors.Record{}}
-	err := c.Read(ctx, req, func(_ context.Context, p connectors.Page) error {
-		res.pages = append(res.pages, p)
-		res.records = append(res.records, p.Records...)
-		for _, r := range p.Records {
-			res.byID[r.ID] = r
-		}
-		if crashAfter > 0 && len(res.pages) >= crashAfter {
-			return errCrash
-		}
-		return nil
-	})
-	return res, err
-}
-
-func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) readResult {
-	t.Helper()
-	res, err := read(t, c, req, 0)
-	if err != nil {
-		t.Fatalf("Read %s: %v", req.Entity, err)
-	}
-	return res
 }
 
 var longAgo = time.Now().Add(-5 * 365 * 24 * time.Hour)

@@ -26,23 +26,8 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
-
-// specsDir finds the shared specs: $TETHER_SPECS_DIR, else ../../../shared/specs from this package.
-func specsDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("TETHER_SPECS_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "specs")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "bigcommerce")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("specs not found at %s (set TETHER_SPECS_DIR): %v", dir, err)
-		}
-		t.Skipf("specs not found at %s; set TETHER_SPECS_DIR to run the conformance tests", dir)
-	}
-	return dir
-}
 
 var (
 	money4Pattern = regexp.MustCompile(`^-?\d+\.\d{4}$`)
@@ -121,7 +106,7 @@ func sameShape(t *testing.T, path string, want, got map[string]any) {
 }
 
 func TestConformanceV2OrdersMatchTheOfficialExample(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(specsDir(t), "bigcommerce", "legacy-v2-orders-list.fixture.json"))
+	raw, err := os.ReadFile(filepath.Join(connectortest.SpecsDir(t, "bigcommerce"), "legacy-v2-orders-list.fixture.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +131,7 @@ func TestConformanceV2OrdersMatchTheOfficialExample(t *testing.T) {
 }
 
 func TestConformanceSandboxProtocol(t *testing.T) {
-	specsDir(t)
+	connectortest.SpecsDir(t, "bigcommerce")
 	e := newEnv(t, SandboxOptions{})
 	future := escapeQuery(time.Now().Add(48 * time.Hour).UTC().Format(time.RFC1123Z))
 
@@ -312,7 +297,7 @@ func escapeQuery(s string) string {
 }
 
 func TestConformanceRateLimitSignals(t *testing.T) {
-	specsDir(t)
+	connectortest.SpecsDir(t, "bigcommerce")
 	e := newEnv(t, SandboxOptions{RateLimit: RateLimit{Quota: 3, Window: time.Minute}})
 	for i := 1; i <= 4; i++ {
 		status, h, body := e.get(t, "/v3/inventory/locations")
@@ -342,7 +327,7 @@ func TestConformanceRateLimitSignals(t *testing.T) {
 }
 
 func TestConformanceClientRequests(t *testing.T) {
-	specsDir(t)
+	connectortest.SpecsDir(t, "bigcommerce")
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.sb.AccessToken())
 	smallPages(c)

@@ -17,20 +17,13 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
 func TestPlatformIsRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformBigCommerce)
-	if !ok {
-		t.Fatal("BigCommerce is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformBigCommerce, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if len(p.CredentialKeys) != 1 || p.CredentialKeys[0] != "accessToken" {
 		t.Errorf("CredentialKeys = %v, want [accessToken]", p.CredentialKeys)
 	}
@@ -202,13 +195,13 @@ func TestFullReadEmitsEveryRecordOnceAndMapsToTheStoreData(t *testing.T) {
 
 	t.Run("orders", func(t *testing.T) {
 		res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-		if d := duplicates(res.records); len(d) > 0 {
+		if d := duplicates(res.Records); len(d) > 0 {
 			t.Errorf("orders emitted twice: %v", d)
 		}
-		if len(res.pages) < 300/37 {
-			t.Errorf("%d pages for 300 orders at 37 a page", len(res.pages))
+		if len(res.Pages) < 300/37 {
+			t.Errorf("%d pages for 300 orders at 37 a page", len(res.Pages))
 		}
-		b := mapRecords(t, v1alpha1.DataOrders, res.records)
+		b := mapRecords(t, v1alpha1.DataOrders, res.Records)
 		got := map[string]tether.SalesOrder{}
 		for _, o := range b.SalesOrders {
 			got[o.ExternalID] = o
@@ -224,7 +217,7 @@ func TestFullReadEmitsEveryRecordOnceAndMapsToTheStoreData(t *testing.T) {
 			}
 			_, status, _ := orderStatus(o.Status)
 			if so.OrderID != id || so.Status != status || so.Currency != "USD" || cents(t, so.Total) != o.Total() ||
-				!so.OrderedAt.Equal(o.CreatedAt) || !so.UpdatedAt.Equal(o.UpdatedAt) || !res.byID[id].UpdatedAt.Equal(o.UpdatedAt) {
+				!so.OrderedAt.Equal(o.CreatedAt) || !so.UpdatedAt.Equal(o.UpdatedAt) || !res.ByID[id].UpdatedAt.Equal(o.UpdatedAt) {
 				t.Fatalf("order %s mapped to %+v; store has %s, %s, %d cents, created %v, modified %v", id, so, o.Status, o.Currency, o.Total(), o.CreatedAt, o.UpdatedAt)
 			}
 			if len(so.Lines) != len(o.Lines) {
@@ -242,10 +235,10 @@ func TestFullReadEmitsEveryRecordOnceAndMapsToTheStoreData(t *testing.T) {
 
 	t.Run("products", func(t *testing.T) {
 		res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
-		if d := duplicates(res.records); len(d) > 0 {
+		if d := duplicates(res.Records); len(d) > 0 {
 			t.Errorf("variants emitted twice: %v", d)
 		}
-		b := mapRecords(t, v1alpha1.DataProducts, res.records)
+		b := mapRecords(t, v1alpha1.DataProducts, res.Records)
 		got := map[string]tether.SKU{}
 		for _, s := range b.SKUs {
 			got[s.ExternalID] = s
@@ -267,9 +260,9 @@ func TestFullReadEmitsEveryRecordOnceAndMapsToTheStoreData(t *testing.T) {
 
 	t.Run("locations", func(t *testing.T) {
 		res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
-		b := mapRecords(t, v1alpha1.DataLocations, res.records)
-		if len(b.Warehouses) != len(cat.Locations) || len(res.pages) != 2 {
-			t.Fatalf("read %d warehouses in %d pages, want %d in 2", len(b.Warehouses), len(res.pages), len(cat.Locations))
+		b := mapRecords(t, v1alpha1.DataLocations, res.Records)
+		if len(b.Warehouses) != len(cat.Locations) || len(res.Pages) != 2 {
+			t.Fatalf("read %d warehouses in %d pages, want %d in 2", len(b.Warehouses), len(res.Pages), len(cat.Locations))
 		}
 		for i, l := range cat.Locations {
 			w := b.Warehouses[i]
@@ -282,10 +275,10 @@ func TestFullReadEmitsEveryRecordOnceAndMapsToTheStoreData(t *testing.T) {
 
 	t.Run("inventory", func(t *testing.T) {
 		res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
-		if d := duplicates(res.records); len(d) > 0 {
+		if d := duplicates(res.Records); len(d) > 0 {
 			t.Errorf("levels emitted twice: %v", d)
 		}
-		b := mapRecords(t, v1alpha1.DataInventory, res.records)
+		b := mapRecords(t, v1alpha1.DataInventory, res.Records)
 		got := map[string]tether.InventoryLevel{}
 		for _, l := range b.InventoryLevels {
 			got[l.ExternalID] = l
@@ -316,7 +309,7 @@ func TestIncrementalReadReturnsOnlyWhatChanged(t *testing.T) {
 
 	full := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
 	var watermark time.Time
-	for _, r := range full.records {
+	for _, r := range full.Records {
 		if r.UpdatedAt.After(watermark) {
 			watermark = r.UpdatedAt
 		}
@@ -334,28 +327,28 @@ func TestIncrementalReadReturnsOnlyWhatChanged(t *testing.T) {
 	since := watermark.Add(-time.Minute)
 	inc := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: since})
 	for id := range touched {
-		if r, ok := inc.byID[id]; !ok || !r.UpdatedAt.Equal(clk.Now()) {
+		if r, ok := inc.ByID[id]; !ok || !r.UpdatedAt.Equal(clk.Now()) {
 			t.Errorf("touched order %s: read %v with UpdatedAt %v, want %v", id, ok, r.UpdatedAt, clk.Now())
 		}
 	}
-	for _, r := range inc.records {
+	for _, r := range inc.Records {
 		if !touched[r.ID] && r.UpdatedAt.Before(since) {
 			t.Errorf("order %s modified %v is older than since %v", r.ID, r.UpdatedAt, since)
 		}
 	}
-	if len(inc.records) > len(touched)+5 {
-		t.Errorf("an incremental read returned %d orders for %d changes", len(inc.records), len(touched))
+	if len(inc.Records) > len(touched)+5 {
+		t.Errorf("an incremental read returned %d orders for %d changes", len(inc.Records), len(touched))
 	}
-	if n := len(full.records); len(inc.records) >= n/10 {
-		t.Errorf("incremental read returned %d of %d orders", len(inc.records), n)
+	if n := len(full.Records); len(inc.Records) >= n/10 {
+		t.Errorf("incremental read returned %d of %d orders", len(inc.Records), n)
 	}
 
 	prod := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: clk.Now().Add(-time.Minute)})
 	want := len(e.sb.Catalog().Products[5].Variants)
-	if len(prod.records) != want {
-		t.Errorf("products changed since the touch: %d variant records, want %d", len(prod.records), want)
+	if len(prod.Records) != want {
+		t.Errorf("products changed since the touch: %d variant records, want %d", len(prod.Records), want)
 	}
-	for _, r := range prod.records {
+	for _, r := range prod.Records {
 		if r.Data["product_id"] != float64(e.sb.Catalog().Products[5].ID) {
 			t.Errorf("variant %s of an unchanged product read", r.ID)
 		}
@@ -380,28 +373,28 @@ func TestResumeContinuesRightAfterTheCommittedPage(t *testing.T) {
 			all := mustRead(t, c, connectors.ReadRequest{Entity: tc.entity})
 
 			first, err := read(t, c, connectors.ReadRequest{Entity: tc.entity}, tc.crashAfter, nil)
-			if err != errCrash {
+			if err != connectortest.ErrCrash {
 				t.Fatalf("first read: %v, want the crash", err)
 			}
 			before := e.sb.Requests()
-			rest := mustRead(t, c, connectors.ReadRequest{Entity: tc.entity, Resume: first.lastResume()})
-			for id := range all.byID {
-				_, a := first.byID[id]
-				_, b := rest.byID[id]
+			rest := mustRead(t, c, connectors.ReadRequest{Entity: tc.entity, Resume: first.LastResume()})
+			for id := range all.ByID {
+				_, a := first.ByID[id]
+				_, b := rest.ByID[id]
 				if !a && !b {
 					t.Fatalf("record %s was in neither the interrupted read nor its resumption", id)
 				}
 			}
-			for id := range rest.byID {
-				if _, again := first.byID[id]; again {
+			for id := range rest.ByID {
+				if _, again := first.ByID[id]; again {
 					t.Errorf("record %s of a committed page was read again", id)
 				}
 			}
-			if len(first.records)+len(rest.records) != len(all.records) {
-				t.Errorf("%d + %d records, want %d", len(first.records), len(rest.records), len(all.records))
+			if len(first.Records)+len(rest.Records) != len(all.Records) {
+				t.Errorf("%d + %d records, want %d", len(first.Records), len(rest.Records), len(all.Records))
 			}
-			if tc.entity == v1alpha1.DataOrders && e.sb.Requests()-before > int64(len(rest.records))+int64(len(rest.pages))*2+2 {
-				t.Errorf("the resumed read sent %d requests for %d orders", e.sb.Requests()-before, len(rest.records))
+			if tc.entity == v1alpha1.DataOrders && e.sb.Requests()-before > int64(len(rest.Records))+int64(len(rest.Pages))*2+2 {
+				t.Errorf("the resumed read sent %d requests for %d orders", e.sb.Requests()-before, len(rest.Records))
 			}
 		})
 	}
@@ -412,8 +405,8 @@ func TestAnUnusableResumeTokenStartsOverFromSince(t *testing.T) {
 	c := e.connector(t, e.sb.AccessToken())
 	for _, tok := range []string{"not json", `{"entity":"Products","page":3}`} {
 		res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: tok})
-		if len(res.byID) != len(e.sb.Catalog().Orders) {
-			t.Errorf("resume %q: read %d orders, want all %d", tok, len(res.byID), len(e.sb.Catalog().Orders))
+		if len(res.ByID) != len(e.sb.Catalog().Orders) {
+			t.Errorf("resume %q: read %d orders, want all %d", tok, len(res.ByID), len(e.sb.Catalog().Orders))
 		}
 	}
 }
@@ -430,7 +423,7 @@ func TestOrdersChangingDuringAReadDoNotHideOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range res.records {
+	for _, r := range res.Records {
 		emitted = append(emitted, r.ID)
 	}
 	clk.Advance(time.Minute)
@@ -447,8 +440,8 @@ func TestOrdersChangingDuringAReadDoNotHideOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.byID) != 300 {
-		t.Fatalf("read %d distinct orders while some changed, want all 300", len(res.byID))
+	if len(res.ByID) != 300 {
+		t.Fatalf("read %d distinct orders while some changed, want all 300", len(res.ByID))
 	}
 }
 
@@ -456,8 +449,8 @@ func TestEmptyOrderListIsNoContent(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.sb.AccessToken())
 	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().Add(24 * time.Hour)})
-	if len(res.records) != 0 {
-		t.Errorf("read %d orders modified in the future", len(res.records))
+	if len(res.Records) != 0 {
+		t.Errorf("read %d orders modified in the future", len(res.Records))
 	}
 	var sawNoContent bool
 	for _, l := range e.sb.Log() {
@@ -494,8 +487,8 @@ func TestAnIgnoredDateFilterNeverWidensTheRead(t *testing.T) {
 			want++
 		}
 	}
-	if len(res.records) != want {
-		t.Errorf("read %d orders, want the %d modified since %v", len(res.records), want, since)
+	if len(res.Records) != want {
+		t.Errorf("read %d orders, want the %d modified since %v", len(res.Records), want, since)
 	}
 }
 
@@ -534,8 +527,8 @@ func TestServerErrorsAndResetsAreRetried(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read failed despite retries: %v", err)
 	}
-	if len(res.byID) != len(e.sb.Catalog().Orders) || len(duplicates(res.records)) != 0 {
-		t.Errorf("read %d orders (%d duplicates), want each of %d once", len(res.byID), len(duplicates(res.records)), len(e.sb.Catalog().Orders))
+	if len(res.ByID) != len(e.sb.Catalog().Orders) || len(duplicates(res.Records)) != 0 {
+		t.Errorf("read %d orders (%d duplicates), want each of %d once", len(res.ByID), len(duplicates(res.Records)), len(e.sb.Catalog().Orders))
 	}
 	// Three injected error statuses are retried by the client; net/http itself resends a GET whose reused
 	// connection was dropped before any answer, so the reset may not reach the client's counters.
@@ -562,8 +555,8 @@ func TestPacingStaysUnderTheQuota(t *testing.T) {
 	start := time.Now()
 	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
 	elapsed := time.Since(start)
-	if len(res.byID) != 120 {
-		t.Fatalf("read %d orders, want 120", len(res.byID))
+	if len(res.ByID) != 120 {
+		t.Fatalf("read %d orders, want 120", len(res.ByID))
 	}
 	reqs := e.sb.Requests()
 	// Fixed windows allow one quota at once, then a quota per window.
@@ -578,7 +571,7 @@ func TestPacingStaysUnderTheQuota(t *testing.T) {
 		t.Errorf("%d requests in %v: far below the quota's pace (%v)", reqs, elapsed, pace)
 	}
 	var withRemaining int
-	for _, p := range res.pages[:len(res.pages)-1] {
+	for _, p := range res.Pages[:len(res.Pages)-1] {
 		if p.Remaining > 0 {
 			withRemaining++
 		}
@@ -603,8 +596,8 @@ func TestQuotaSpentByOtherAppsSlowsTheReadWhichStillFinishes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.byID) != 90 || len(duplicates(res.records)) != 0 {
-		t.Fatalf("read %d orders (%d twice), want each of 90 once", len(res.byID), len(duplicates(res.records)))
+	if len(res.ByID) != 90 || len(duplicates(res.Records)) != 0 {
+		t.Fatalf("read %d orders (%d twice), want each of 90 once", len(res.ByID), len(duplicates(res.Records)))
 	}
 	s := c.Stats()
 	if e.sb.Throttled() == 0 || s.RateLimited == 0 || s.Retries < s.RateLimited {
@@ -621,7 +614,7 @@ func TestOrderRecordsCarryRFC3339DatesAndTheirLines(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.sb.AccessToken())
 	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	for _, r := range res.records[:20] {
+	for _, r := range res.Records[:20] {
 		for _, f := range []string{"date_created", "date_modified"} {
 			if _, err := time.Parse(time.RFC3339, r.Data[f].(string)); err != nil {
 				t.Errorf("order %s %s = %v, want RFC 3339", r.ID, f, r.Data[f])
@@ -687,8 +680,8 @@ func TestLineFetchFailuresKeepTheirMeaning(t *testing.T) {
 		defer proxy.Close()
 		e.srv = proxy
 		res := mustRead(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-		if _, ok := res.byID[archived]; ok || len(res.byID) != len(e.sb.Catalog().Orders)-1 {
-			t.Errorf("read %d orders (archived one included: %v), want all but the archived one", len(res.byID), ok)
+		if _, ok := res.ByID[archived]; ok || len(res.ByID) != len(e.sb.Catalog().Orders)-1 {
+			t.Errorf("read %d orders (archived one included: %v), want all but the archived one", len(res.ByID), ok)
 		}
 	})
 }

@@ -1,10 +1,7 @@
 package bigcommerce
 
 import (
-	"context"
-	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,27 +9,8 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
-
-// clock is a settable time source for sandboxes, so a test can move "now" past the seeded data.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type env struct {
 	sb  *Sandbox
@@ -51,9 +29,7 @@ func newEnv(t testing.TB, opts SandboxOptions) *env {
 	}
 	opts.RecordRequests = true
 	sb := NewSandbox(opts)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
 // connector builds a connector for the sandbox with test-speed retries.
@@ -72,48 +48,28 @@ func (e *env) connector(t testing.TB, token string) *Connector {
 	return c
 }
 
-var errCrash = errors.New("simulated crash")
-
-// readResult is everything a Read emitted.
-type readResult struct {
-	pages   []connectors.Page
-	records []connectors.Record
-	byID    map[string]connectors.Record
+// newClock is a settable sandbox clock at the current second.
+func newClock() *connectortest.Clock {
+	return connectortest.NewClock(time.Now().UTC().Truncate(time.Second))
 }
 
-func (r readResult) lastResume() string { return r.pages[len(r.pages)-1].Resume }
+// readTimeout bounds each Read of these tests.
+const readTimeout = 2 * time.Minute
 
 // read runs a Read; crashAfter > 0 makes the emit function fail after that many pages, like a process dying
 // after a commit. onPage, when set, runs after each page is taken.
-func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int, onPage func(n int)) (readResult, error) {
+func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int, onPage func(n int)) (connectortest.Result, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res := readResult{byID: map[string]connectors.Record{}}
-	err := c.Read(ctx, req, func(_ context.Context, p connectors.Page) error {
-		res.pages = append(res.pages, p)
-		res.records = append(res.records, p.Records...)
-		for _, r := range p.Records {
-			res.byID[r.ID] = r
-		}
-		if onPage != nil {
-			onPage(len(res.pages))
-		}
-		if crashAfter > 0 && len(res.pages) >= crashAfter {
-			return errCrash
-		}
-		return nil
-	})
-	return res, err
+	o := connectortest.ReadOptions{CrashAfter: crashAfter, Timeout: readTimeout}
+	if onPage != nil {
+		o.OnPage = func(n int, _ connectors.Page) { onPage(n) }
+	}
+	return connectortest.ReadWith(t, c, req, o)
 }
 
-func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) readResult {
+func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) connectortest.Result {
 	t.Helper()
-	res, err := read(t, c, req, 0, nil)
-	if err != nil {
-		t.Fatalf("Read %s: %v", req.Entity, err)
-	}
-	return res
+	return connectortest.MustReadWith(t, c, req, connectortest.ReadOptions{Timeout: readTimeout})
 }
 
 // duplicates lists the IDs emitted more than once.

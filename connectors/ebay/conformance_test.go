@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,31 +28,8 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
-
-// specsDir is the shared specs folder: $TETHER_SPECS_DIR, or ../shared/specs seen from the project root.
-func specsDir() string {
-	if d := os.Getenv("TETHER_SPECS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "specs")
-}
-
-// requireShared returns the path of a file under the shared folder (the specs folder's parent), failing in CI
-// and skipping elsewhere when it is missing.
-func requireShared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join(specsDir(), "..", rel)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "shared file " + rel + " not found next to " + specsDir() + " (set TETHER_SPECS_DIR to the shared specs folder)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // kind is a JSON value kind as the OpenAPI types name them.
 type kind string
@@ -321,7 +297,7 @@ func getJSON(t *testing.T, e *env, c *Connector, path string) (int, map[string]a
 }
 
 func TestConformanceSandboxResponsesMatchTheReference(t *testing.T) {
-	requireShared(t, "specs/ebay/README.md")
+	connectortest.SpecsDir(t, "..", "specs/ebay/README.md")
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, nil)
 	since := ordersFilter(time.Now().AddDate(-1, 0, 0))
@@ -372,7 +348,7 @@ func TestConformanceSandboxResponsesMatchTheReference(t *testing.T) {
 }
 
 func TestConformanceErrorShapes(t *testing.T) {
-	requireShared(t, "specs/ebay/README.md")
+	connectortest.SpecsDir(t, "..", "specs/ebay/README.md")
 	cases := []struct {
 		name                  string
 		rl                    RateLimit
@@ -420,7 +396,7 @@ func TestConformanceErrorShapes(t *testing.T) {
 // ebaySection is the eBay section of the shared commerce-apis.md.
 func ebaySection(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(requireShared(t, "platforms/commerce-apis.md"))
+	b, err := os.ReadFile(connectortest.SpecsDir(t, "..", "platforms/commerce-apis.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

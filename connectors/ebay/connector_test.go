@@ -16,21 +16,14 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/connectors/sandboxkit"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
 func TestRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformEBay)
-	if !ok {
-		t.Fatal("eBay is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformEBay, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if fmt.Sprint(p.CredentialKeys) != "[clientID clientSecret refreshToken]" {
 		t.Errorf("CredentialKeys = %v", p.CredentialKeys)
 	}

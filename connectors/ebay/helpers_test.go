@@ -1,8 +1,6 @@
 package ebay
 
 import (
-	"context"
-	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // smallSeed needs several pages of orders and inventory items at small page sizes and keeps tests fast.
@@ -31,9 +30,7 @@ func newEnv(t testing.TB, opts SandboxOptions) *env {
 		opts.Unlimited = true
 	}
 	sb := NewSandbox(opts)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
 func (e *env) credentials() map[string][]byte {
@@ -71,56 +68,34 @@ func pagedConnector(t testing.TB, e *env) *Connector {
 	return c
 }
 
-var errCrash = errors.New("simulated crash")
+var errCrash = connectortest.ErrCrash
 
-// readResult is everything a Read emitted.
+// readResult is what a Read emitted (a connectortest.Result) under the names this package's tests use.
 type readResult struct {
 	pages   []connectors.Page
 	records []connectors.Record
 	byID    map[string]connectors.Record
 }
 
+func asReadResult(r connectortest.Result) readResult { return readResult{r.Pages, r.Records, r.ByID} }
+
 // read runs a Read; crashAfter > 0 makes the emit function fail after storing that many pages, like a
 // process dying after a commit. onPage, when set, runs after each stored page.
 func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int, onPage ...func(connectors.Page)) (readResult, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res := readResult{byID: map[string]connectors.Record{}}
-	err := c.Read(ctx, req, func(_ context.Context, p connectors.Page) error {
-		res.pages = append(res.pages, p)
-		res.records = append(res.records, p.Records...)
-		for _, r := range p.Records {
-			res.byID[r.ID] = r
-		}
+	res, err := connectortest.ReadWith(t, c, req, connectortest.ReadOptions{CrashAfter: crashAfter, OnPage: func(_ int, p connectors.Page) {
 		for _, f := range onPage {
 			f(p)
 		}
-		if crashAfter > 0 && len(res.pages) >= crashAfter {
-			return errCrash
-		}
-		return nil
-	})
-	return res, err
+	}})
+	return asReadResult(res), err
 }
 
 func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) readResult {
 	t.Helper()
-	res, err := read(t, c, req, 0)
-	if err != nil {
-		t.Fatalf("Read %s: %v", req.Entity, err)
-	}
-	return res
+	return asReadResult(connectortest.ReadAll(t, c, req))
 }
 
 func lastResume(res readResult) string { return res.pages[len(res.pages)-1].Resume }
 
-func maxUpdated(res readResult) time.Time {
-	var m time.Time
-	for _, r := range res.records {
-		if r.UpdatedAt.After(m) {
-			m = r.UpdatedAt
-		}
-	}
-	return m
-}
+func maxUpdated(res readResult) time.Time { return connectortest.MaxUpdated(res.records) }

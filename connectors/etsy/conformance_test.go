@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // The shared specs hold no Etsy files: the etsy/open-api repository has no licence, so its OpenAPI document
@@ -24,30 +24,6 @@ import (
 // ListingPropertyValue schemas and its getShopReceipts, findAllActiveListingsByShop and getListingInventory
 // parameters. The wire facts not in the OpenAPI document (quota headers, token rotation) are checked
 // against ../shared/platforms/commerce-apis.md.
-
-// specsDir is the shared specs folder: $TETHER_SPECS_DIR, or ../shared/specs seen from this package.
-func specsDir() string {
-	if d := os.Getenv("TETHER_SPECS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "specs")
-}
-
-// requireShared returns the path of a file of the shared material, failing in CI and skipping elsewhere when
-// it is missing.
-func requireShared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join(specsDir(), rel)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "shared Etsy material " + rel + " not found under " + specsDir() + " (set TETHER_SPECS_DIR to the shared specs folder)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // JSON types as the OpenAPI document gives them; a leading "?" means the property is nullable.
 const (
@@ -233,9 +209,9 @@ func recordedTraffic(t *testing.T) []RequestLog {
 		t.Fatal(err)
 	}
 	for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		mustRead(t, c, connectors.ReadRequest{Entity: entity})
+		connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity})
 	}
-	mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().Add(-7 * 24 * time.Hour)})
+	connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().Add(-7 * 24 * time.Hour)})
 	e.sb.ExpireAccessTokens()
 	if err := c.Check(ctx); err != nil {
 		t.Fatal(err)
@@ -244,7 +220,7 @@ func recordedTraffic(t *testing.T) []RequestLog {
 }
 
 func TestConformanceAgainstTheOpenAPIDocument(t *testing.T) {
-	readme, err := os.ReadFile(requireShared(t, filepath.Join("etsy", "README.md")))
+	readme, err := os.ReadFile(connectortest.SpecsDir(t, "etsy", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +332,7 @@ func TestConformanceAgainstTheOpenAPIDocument(t *testing.T) {
 // TestConformanceAgainstSharedPlatformFacts holds the sandbox to the Etsy section of the shared platform
 // notes, for what the OpenAPI document does not say.
 func TestConformanceAgainstSharedPlatformFacts(t *testing.T) {
-	raw, err := os.ReadFile(requireShared(t, filepath.Join("..", "platforms", "commerce-apis.md")))
+	raw, err := os.ReadFile(connectortest.SpecsDir(t, "..", "platforms", "commerce-apis.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

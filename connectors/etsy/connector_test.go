@@ -12,19 +12,12 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/connectors/sandboxkit"
 )
 
 func TestRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformEtsy)
-	if !ok {
-		t.Fatal("Etsy is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformEtsy, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if fmt.Sprint(p.CredentialKeys) != "[keystring sharedSecret refreshToken]" || p.MaxHistory != 0 || len(p.DefaultMapping) != 4 {
 		t.Errorf("platform = %+v", p)
 	}
@@ -88,7 +81,10 @@ func TestAuthRejectedWithoutLeakingSecrets(t *testing.T) {
 			c := e.connector(t, creds)
 			for what, err := range map[string]error{
 				"check": c.Check(context.Background()),
-				"read":  func() error { _, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 0); return err }(),
+				"read": func() error {
+					_, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 0)
+					return err
+				}(),
 			} {
 				class, reason := connectors.Classify(err)
 				if class != connectors.ClassAuth || reason != tc.reason {
@@ -246,16 +242,16 @@ func TestReadsEveryReceiptExactlyOnce(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials())
 	c.ReceiptPageSize = 37
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	if len(res.records) != len(res.byID) {
-		t.Errorf("%d records for %d receipts: some were read twice", len(res.records), len(res.byID))
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.Records) != len(res.ByID) {
+		t.Errorf("%d records for %d receipts: some were read twice", len(res.Records), len(res.ByID))
 	}
-	if len(res.pages) < 400/37 {
-		t.Errorf("only %d pages", len(res.pages))
+	if len(res.Pages) < 400/37 {
+		t.Errorf("only %d pages", len(res.Pages))
 	}
-	assertReceipts(t, e.sb, res.byID)
-	for i := 1; i < len(res.records); i++ {
-		if res.records[i].UpdatedAt.Before(res.records[i-1].UpdatedAt) {
+	assertReceipts(t, e.sb, res.ByID)
+	for i := 1; i < len(res.Records); i++ {
+		if res.Records[i].UpdatedAt.Before(res.Records[i-1].UpdatedAt) {
 			t.Fatalf("record %d is older than the one before it", i)
 		}
 	}
@@ -265,12 +261,12 @@ func TestReceiptChangedDuringReadIsNotSkipped(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials())
 	c.ReceiptPageSize = 25
-	res := readResult{byID: map[string]connectors.Record{}}
+	res := connectortest.Result{ByID: map[string]connectors.Record{}}
 	pages := 0
 	err := c.Read(context.Background(), connectors.ReadRequest{Entity: v1alpha1.DataOrders}, func(_ context.Context, p connectors.Page) error {
 		pages++
 		for _, r := range p.Records {
-			res.byID[r.ID] = r
+			res.ByID[r.ID] = r
 		}
 		if pages == 2 {
 			// Receipts already read change: with plain offsets they would leave a gap behind the reader.
@@ -285,20 +281,20 @@ func TestReceiptChangedDuringReadIsNotSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertReceipts(t, e.sb, res.byID)
+	assertReceipts(t, e.sb, res.ByID)
 }
 
 func TestProductsInventoryAndShop(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials())
 	c.ListingPageSize = 7
-	products := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
-	levels := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
+	products := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
+	levels := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
 	want := 0
 	for _, l := range e.sb.ActiveListings() {
 		for _, p := range l.Products {
 			want++
-			r, ok := products.byID[id(p.ID)]
+			r, ok := products.ByID[id(p.ID)]
 			if !ok {
 				t.Fatalf("product %d not read", p.ID)
 			}
@@ -306,30 +302,30 @@ func TestProductsInventoryAndShop(t *testing.T) {
 				!strings.HasPrefix(r.Data["name"].(string), l.Title) || r.UpdatedAt.Unix() != l.Updated {
 				t.Errorf("product %d = %v", p.ID, r.Data)
 			}
-			lv, ok := levels.byID[LevelID(p.ID, e.sb.ShopID())]
+			lv, ok := levels.ByID[LevelID(p.ID, e.sb.ShopID())]
 			if !ok || lv.Data["available"] != float64(p.Quantity) || lv.Data["warehouseID"] != id(e.sb.ShopID()) || lv.Data["sku"] != p.SKU {
 				t.Errorf("level of %d = %v, want quantity %d", p.ID, lv.Data, p.Quantity)
 			}
 		}
 	}
-	if len(products.records) != want || len(levels.records) != want {
-		t.Errorf("read %d products and %d levels, want %d each", len(products.records), len(levels.records), want)
+	if len(products.Records) != want || len(levels.Records) != want {
+		t.Errorf("read %d products and %d levels, want %d each", len(products.Records), len(levels.Records), want)
 	}
 	// Each listing page after the first overlaps the previous one by a listing: 6 new listings a page.
 	if n := len(e.sb.ActiveListings()); c.Stats().Requests > int64(2+n+2*(n/6+1)) {
 		t.Errorf("%d requests: the Inventory read did not reuse the inventories the Products read fetched", c.Stats().Requests)
 	}
-	shop := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
-	if r := shop.byID[id(e.sb.ShopID())]; len(shop.records) != 1 || r.Data["name"] != "TetherSandboxShop" || r.Data["active"] != true || r.Data["country"] == nil {
-		t.Errorf("shop records = %v", shop.records)
+	shop := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
+	if r := shop.ByID[id(e.sb.ShopID())]; len(shop.Records) != 1 || r.Data["name"] != "TetherSandboxShop" || r.Data["active"] != true || r.Data["country"] == nil {
+		t.Errorf("shop records = %v", shop.Records)
 	}
 }
 
 func TestIncrementalReadsChangedReceipts(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials())
-	full := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	cursor := maxUpdated(full)
+	full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	cursor := connectortest.MaxUpdated(full.Records)
 	receipts := e.sb.Receipts()
 	changed := map[string]bool{}
 	for _, r := range []Receipt{receipts[3], receipts[100], receipts[250]} {
@@ -338,12 +334,12 @@ func TestIncrementalReadsChangedReceipts(t *testing.T) {
 	}
 	c.OpenReceiptWindow = 0
 	// min_last_modified is inclusive: start a second after the cursor to leave the newest unchanged receipt out.
-	inc := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: cursor.Add(time.Second)})
-	if len(inc.byID) != len(changed) {
-		t.Errorf("incremental read returned %d receipts, want the %d changed", len(inc.byID), len(changed))
+	inc := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: cursor.Add(time.Second)})
+	if len(inc.ByID) != len(changed) {
+		t.Errorf("incremental read returned %d receipts, want the %d changed", len(inc.ByID), len(changed))
 	}
 	for rid := range changed {
-		if _, ok := inc.byID[rid]; !ok {
+		if _, ok := inc.ByID[rid]; !ok {
 			t.Errorf("changed receipt %s not read", rid)
 		}
 	}
@@ -354,8 +350,8 @@ func TestIncrementalReadsChangedReceipts(t *testing.T) {
 func TestCancellationWithoutTimestampIsCaught(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials())
-	full := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	cursor := maxUpdated(full)
+	full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	cursor := connectortest.MaxUpdated(full.Records)
 	var target Receipt
 	for _, r := range e.sb.Receipts() {
 		if r.Status == "paid" && time.Since(time.Unix(r.Created, 0)) < 20*24*time.Hour && r.Updated < cursor.Unix()-3600 {
@@ -376,21 +372,21 @@ func TestCancellationWithoutTimestampIsCaught(t *testing.T) {
 	since := cursor.Add(-5 * time.Minute)
 
 	c.OpenReceiptWindow = 0
-	plain := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: since})
-	if _, ok := plain.byID[id(target.ID)]; ok {
+	plain := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: since})
+	if _, ok := plain.ByID[id(target.ID)]; ok {
 		t.Fatal("a plain min_last_modified read saw the cancellation: the sandbox does not reproduce the quirk")
 	}
 
 	c.OpenReceiptWindow = 30 * 24 * time.Hour
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: since})
-	r, ok := res.byID[id(target.ID)]
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: since})
+	r, ok := res.ByID[id(target.ID)]
 	if !ok || r.Data["status"] != "canceled" {
 		t.Fatalf("the cancelled receipt was not re-read: %v", r.Data)
 	}
-	if len(res.records) != len(res.byID) {
-		t.Errorf("%d records for %d receipts: the re-poll repeated what the modified phase read", len(res.records), len(res.byID))
+	if len(res.Records) != len(res.ByID) {
+		t.Errorf("%d records for %d receipts: the re-poll repeated what the modified phase read", len(res.Records), len(res.ByID))
 	}
-	for _, rec := range res.records {
+	for _, rec := range res.Records {
 		created, _ := time.Parse(time.RFC3339, rec.Data["createdAt"].(string))
 		if rec.UpdatedAt.Before(since) && time.Since(created) > 31*24*time.Hour {
 			t.Errorf("receipt %s from outside the window was re-read", rec.ID)
@@ -404,8 +400,8 @@ func TestPacesToTheQuota(t *testing.T) {
 		c := e.connector(t, e.credentials())
 		c.ReceiptPageSize = 20
 		start := time.Now()
-		res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-		assertReceipts(t, e.sb, res.byID)
+		res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+		assertReceipts(t, e.sb, res.ByID)
 		s := c.Stats()
 		if e.sb.Throttled() != 0 || s.RateLimited != 0 {
 			t.Errorf("%d 429s: the client did not pace", e.sb.Throttled())
@@ -419,10 +415,10 @@ func TestPacesToTheQuota(t *testing.T) {
 		e := newEnv(t, SandboxOptions{PerSecond: 20, PerDay: 100000})
 		c := e.connector(t, e.credentials())
 		c.ReceiptPageSize = 50
-		res := readResult{byID: map[string]connectors.Record{}}
+		res := connectortest.Result{ByID: map[string]connectors.Record{}}
 		err := c.Read(context.Background(), connectors.ReadRequest{Entity: v1alpha1.DataOrders}, func(_ context.Context, p connectors.Page) error {
 			for _, r := range p.Records {
-				res.byID[r.ID] = r
+				res.ByID[r.ID] = r
 			}
 			e.sb.Drain(20)
 			return nil
@@ -430,7 +426,7 @@ func TestPacesToTheQuota(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertReceipts(t, e.sb, res.byID)
+		assertReceipts(t, e.sb, res.ByID)
 		if s := c.Stats(); e.sb.Throttled() == 0 && s.PaceWait == 0 {
 			t.Errorf("stats %+v: neither slowed by x-remaining-this-second nor throttled", s)
 		}
@@ -440,7 +436,7 @@ func TestPacesToTheQuota(t *testing.T) {
 		c := e.connector(t, e.credentials())
 		c.ReceiptPageSize = 20
 		start := time.Now()
-		_, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 0)
+		_, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 0)
 		class, reason := connectors.Classify(err)
 		if class != connectors.ClassTransient || reason != "RateLimited" || connectors.RetryAfter(err) < time.Hour {
 			t.Fatalf("err = %v (%v %s, retry after %v), want a transient RateLimited with the daily quota's advice",
@@ -460,8 +456,8 @@ func TestRetriesServerErrorsAndResets(t *testing.T) {
 	}
 	e.sb.FailNext(3, 500)
 	e.sb.ResetNext(1)
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	assertReceipts(t, e.sb, res.byID)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	assertReceipts(t, e.sb, res.ByID)
 	// net/http itself retries a GET whose reused connection was dropped, so the reset may not reach kit.
 	if s := c.Stats(); s.Retries < 3 {
 		t.Errorf("stats %+v, want at least the 3 retries of the 500s", s)
@@ -489,24 +485,24 @@ func TestResumeFromMidReadToken(t *testing.T) {
 				since = time.Now().Add(-10 * 24 * time.Hour)
 				c.ReceiptPageSize = 4
 			}
-			full := mustRead(t, c, connectors.ReadRequest{Entity: entity, Since: since})
-			if phases := strings.Count(full.pages[0].Resume+lastResume(full), `"phase":"open"`); entity == v1alpha1.DataOrders && phases != 1 {
-				t.Fatalf("first and last tokens %s, %s: the read did not reach the open-receipt phase", full.pages[0].Resume, lastResume(full))
+			full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Since: since})
+			if phases := strings.Count(full.Pages[0].Resume+full.LastResume(), `"phase":"open"`); entity == v1alpha1.DataOrders && phases != 1 {
+				t.Fatalf("first and last tokens %s, %s: the read did not reach the open-receipt phase", full.Pages[0].Resume, full.LastResume())
 			}
-			for crashAfter := 1; crashAfter < len(full.pages); crashAfter++ {
-				first, err := read(t, c, connectors.ReadRequest{Entity: entity, Since: since}, crashAfter)
-				if !errors.Is(err, errCrash) {
+			for crashAfter := 1; crashAfter < len(full.Pages); crashAfter++ {
+				first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: entity, Since: since}, crashAfter)
+				if !errors.Is(err, connectortest.ErrCrash) {
 					t.Fatalf("first run: %v", err)
 				}
-				rest := mustRead(t, e.connector(t, e.credentials()), connectors.ReadRequest{Entity: entity, Since: since, Resume: lastResume(first)})
-				for rid := range first.byID {
-					if _, dup := rest.byID[rid]; dup {
+				rest := connectortest.ReadAll(t, e.connector(t, e.credentials()), connectors.ReadRequest{Entity: entity, Since: since, Resume: first.LastResume()})
+				for rid := range first.ByID {
+					if _, dup := rest.ByID[rid]; dup {
 						t.Errorf("crash after %d: %s read again after resume", crashAfter, rid)
 					}
 				}
-				for rid := range full.byID {
-					_, a := first.byID[rid]
-					_, b := rest.byID[rid]
+				for rid := range full.ByID {
+					_, a := first.ByID[rid]
+					_, b := rest.ByID[rid]
 					if !a && !b {
 						t.Errorf("crash after %d: %s missed across the resume", crashAfter, rid)
 					}
@@ -519,8 +515,8 @@ func TestResumeFromMidReadToken(t *testing.T) {
 func TestUnreadableResumeStartsOver(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials())
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: "not json"})
-	assertReceipts(t, e.sb, res.byID)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: "not json"})
+	assertReceipts(t, e.sb, res.ByID)
 }
 
 func TestDecimalString(t *testing.T) {

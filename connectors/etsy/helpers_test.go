@@ -1,8 +1,6 @@
 package etsy
 
 import (
-	"context"
-	"errors"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // smallShop needs several receipt and listing pages and stays fast.
@@ -34,9 +33,7 @@ func newEnv(t testing.TB, opts SandboxOptions) *env {
 		opts.Unlimited = true
 	}
 	sb := NewSandbox(opts)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
 // credentials are the sandbox's current Secret data.
@@ -62,55 +59,6 @@ func (e *env) connector(t testing.TB, creds map[string][]byte) *Connector {
 	}
 	c.SetRetryBackoff(time.Millisecond, 10*time.Millisecond, 5)
 	return c
-}
-
-var errCrash = errors.New("simulated crash")
-
-type readResult struct {
-	pages   []connectors.Page
-	records []connectors.Record
-	byID    map[string]connectors.Record
-}
-
-// read runs a Read; crashAfter > 0 fails the emit after that many pages, like a process dying after a commit.
-func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int) (readResult, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res := readResult{byID: map[string]connectors.Record{}}
-	err := c.Read(ctx, req, func(_ context.Context, p connectors.Page) error {
-		res.pages = append(res.pages, p)
-		res.records = append(res.records, p.Records...)
-		for _, r := range p.Records {
-			res.byID[r.ID] = r
-		}
-		if crashAfter > 0 && len(res.pages) >= crashAfter {
-			return errCrash
-		}
-		return nil
-	})
-	return res, err
-}
-
-func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) readResult {
-	t.Helper()
-	res, err := read(t, c, req, 0)
-	if err != nil {
-		t.Fatalf("Read %s: %v", req.Entity, err)
-	}
-	return res
-}
-
-func lastResume(res readResult) string { return res.pages[len(res.pages)-1].Resume }
-
-func maxUpdated(res readResult) time.Time {
-	var m time.Time
-	for _, r := range res.records {
-		if r.UpdatedAt.After(m) {
-			m = r.UpdatedAt
-		}
-	}
-	return m
 }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }

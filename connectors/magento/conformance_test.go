@@ -19,6 +19,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // The conformance tests hold the sandbox's answers and the connector's requests against Adobe's published
@@ -30,30 +31,6 @@ const (
 	examplesFile = "magento/adobe-commerce-rest-tutorial-examples.json"
 )
 
-// specsDir is the shared specs folder: $TETHER_SPECS_DIR, or /work/shared/specs seen from this package.
-func specsDir() string {
-	if d := os.Getenv("TETHER_SPECS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "specs")
-}
-
-// requireSpec returns the path of a file under the specs folder, failing in CI and skipping elsewhere when it
-// is missing.
-func requireSpec(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(specsDir(), name)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "Magento spec " + name + " not found under " + specsDir() + " (set TETHER_SPECS_DIR to the shared specs folder)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 var (
 	specOnce sync.Once
 	spec     map[string]any
@@ -62,7 +39,7 @@ var (
 
 func loadSchema(t *testing.T) map[string]any {
 	t.Helper()
-	path := requireSpec(t, schemaFile)
+	path := connectortest.SpecsDir(t, schemaFile)
 	specOnce.Do(func() {
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -362,7 +339,7 @@ type example struct {
 
 func loadExamples(t *testing.T) map[string][]example {
 	t.Helper()
-	raw, err := os.ReadFile(requireSpec(t, examplesFile))
+	raw, err := os.ReadFile(connectortest.SpecsDir(t, examplesFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,20 +17,13 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
 func TestRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformMagento)
-	if !ok {
-		t.Fatal("Magento is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformMagento, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if len(p.CredentialKeys) != 1 || p.CredentialKeys[0] != CredentialAccessToken {
 		t.Errorf("CredentialKeys = %v, want [accessToken]", p.CredentialKeys)
 	}

@@ -1,8 +1,6 @@
 package magento
 
 import (
-	"context"
-	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // smallStore needs several pages of everything and has configurable products, and keeps the tests fast.
@@ -29,9 +28,7 @@ func newEnv(t testing.TB, tweak func(*SandboxOptions)) *env {
 		tweak(&opts)
 	}
 	sb := NewSandbox(opts)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
 // bearerCredentials and oauthCredentials are Secret data for the sandbox.
@@ -71,43 +68,27 @@ func small(c *Connector) *Connector {
 	return c
 }
 
-var errCrash = errors.New("simulated crash")
+var errCrash = connectortest.ErrCrash
 
-// readResult is everything a Read emitted.
+// readResult is what a Read emitted (a connectortest.Result) under the names this package's tests use.
 type readResult struct {
 	pages   []connectors.Page
 	records []connectors.Record
 	byID    map[string]connectors.Record
 }
 
-// read runs a Read; crashAfter > 0 makes the emit function fail after storing that many pages, like a
-// process dying after a commit.
+func asReadResult(r connectortest.Result) readResult { return readResult{r.Pages, r.Records, r.ByID} }
+
+// read runs a Read; crashAfter > 0 makes emit fail after that many pages, like a process dying after a commit.
 func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int) (readResult, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res := readResult{byID: map[string]connectors.Record{}}
-	err := c.Read(ctx, req, func(_ context.Context, p connectors.Page) error {
-		res.pages = append(res.pages, p)
-		res.records = append(res.records, p.Records...)
-		for _, r := range p.Records {
-			res.byID[r.ID] = r
-		}
-		if crashAfter > 0 && len(res.pages) >= crashAfter {
-			return errCrash
-		}
-		return nil
-	})
-	return res, err
+	res, err := connectortest.Read(t, c, req, crashAfter)
+	return asReadResult(res), err
 }
 
 func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) readResult {
 	t.Helper()
-	res, err := read(t, c, req, 0)
-	if err != nil {
-		t.Fatalf("Read %s: %v", req.Entity, err)
-	}
-	return res
+	return asReadResult(connectortest.ReadAll(t, c, req))
 }
 
 func num(v any) float64 {

@@ -23,32 +23,20 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
-// specsDir is the shared specs folder: $TETHER_SPECS_DIR, or /work/shared/specs seen from this package.
-func specsDir() string {
-	if d := os.Getenv("TETHER_SPECS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "specs")
-}
-
-// requireSpec returns the path of a file under the specs folder, failing in CI and skipping elsewhere when it
-// is missing.
+// requireSpec returns the path of the first of candidates under the shared specs folder that exists, failing
+// in CI and skipping elsewhere when none does.
 func requireSpec(t *testing.T, candidates ...string) string {
 	t.Helper()
 	for _, c := range candidates {
-		p := filepath.Join(specsDir(), c)
+		p := filepath.Join(connectortest.SpecsRoot(), c)
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	msg := "Shopify spec " + candidates[0] + " not found under " + specsDir() + " (set TETHER_SPECS_DIR to the shared specs folder)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return connectortest.SpecsDir(t, candidates[0])
 }
 
 var (
@@ -99,12 +87,12 @@ func recordedTraffic(t *testing.T) []RequestLog {
 	}
 	for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
 		e.sb.Drain(1000)
-		mustRead(t, c, connectors.ReadRequest{Entity: entity})
+		connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity})
 	}
 	b := e.connector(t, e.sb.AccessToken())
 	for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts} {
-		mustRead(t, b, connectors.ReadRequest{Entity: entity})
-		mustRead(t, b, connectors.ReadRequest{Entity: entity, Since: time.Now().Add(-24 * time.Hour)})
+		connectortest.ReadAll(t, b, connectors.ReadRequest{Entity: entity})
+		connectortest.ReadAll(t, b, connectors.ReadRequest{Entity: entity, Since: time.Now().Add(-24 * time.Hour)})
 	}
 	if e.sb.Throttled() == 0 {
 		t.Error("no request was throttled; the THROTTLED response shape is not covered")
@@ -449,8 +437,8 @@ func TestSandboxMatchesRESTFixtures(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.sb.AccessToken())
 	c.BulkThreshold = 0
-	orders := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	for _, r := range orders.records[:20] {
+	orders := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	for _, r := range orders.Records[:20] {
 		amount := r.Data["totalPriceSet"].(map[string]any)["shopMoney"].(map[string]any)["amount"].(string)
 		if !money.MatchString(amount) {
 			t.Errorf("order total %q does not look like REST total_price %q", amount, fixtureOrder["total_price"])
@@ -465,8 +453,8 @@ func TestSandboxMatchesRESTFixtures(t *testing.T) {
 			t.Errorf("order id %s", r.ID)
 		}
 	}
-	products := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
-	for _, r := range products.records[:20] {
+	products := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
+	for _, r := range products.Records[:20] {
 		if !money.MatchString(r.Data["price"].(string)) || !money.MatchString(fixtureVariant["price"].(string)) {
 			t.Errorf("variant price %v vs fixture %v", r.Data["price"], fixtureVariant["price"])
 		}
@@ -474,8 +462,8 @@ func TestSandboxMatchesRESTFixtures(t *testing.T) {
 			t.Errorf("sku %v is not a string like fixture %v", r.Data["sku"], fixtureVariant["sku"])
 		}
 	}
-	locs := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
-	for _, r := range locs.records {
+	locs := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
+	for _, r := range locs.Records {
 		cc := r.Data["address"].(map[string]any)["countryCode"].(string)
 		if len(cc) != len(fixtureLocation["country_code"].(string)) || strings.ToUpper(cc) != cc {
 			t.Errorf("country code %q vs fixture %q", cc, fixtureLocation["country_code"])

@@ -15,18 +15,11 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 func TestRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformShopify)
-	if !ok {
-		t.Fatal("Shopify is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformShopify, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if len(p.CredentialKeys) != 1 || p.CredentialKeys[0] != "accessToken" {
 		t.Errorf("CredentialKeys = %v", p.CredentialKeys)
 	}
@@ -80,7 +73,7 @@ func TestAuthRejected(t *testing.T) {
 	for name, err := range map[string]error{
 		"check": c.Check(context.Background()),
 		"read": func() error {
-			_, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations}, 0)
+			_, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations}, 0)
 			return err
 		}(),
 	} {
@@ -158,17 +151,17 @@ func assertOrders(t *testing.T, sb *Sandbox, byID map[string]connectors.Record) 
 
 func TestPaginationReadsEveryOrderOnce(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
-	res := mustRead(t, pagedConnector(t, e), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	if len(res.records) != len(res.byID) {
-		t.Errorf("%d records for %d orders: some were read twice", len(res.records), len(res.byID))
+	res := connectortest.ReadAll(t, pagedConnector(t, e), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.Records) != len(res.ByID) {
+		t.Errorf("%d records for %d orders: some were read twice", len(res.Records), len(res.ByID))
 	}
-	if len(res.pages) < 300/23 {
-		t.Errorf("only %d pages", len(res.pages))
+	if len(res.Pages) < 300/23 {
+		t.Errorf("only %d pages", len(res.Pages))
 	}
-	assertOrders(t, e.sb, res.byID)
+	assertOrders(t, e.sb, res.ByID)
 	// Pages are in updatedAt order.
-	for i := 1; i < len(res.records); i++ {
-		if res.records[i].UpdatedAt.Before(res.records[i-1].UpdatedAt) {
+	for i := 1; i < len(res.Records); i++ {
+		if res.Records[i].UpdatedAt.Before(res.Records[i-1].UpdatedAt) {
 			t.Fatalf("record %d is older than the one before it", i)
 		}
 	}
@@ -179,12 +172,12 @@ func TestPaginationReadsEveryOrderOnce(t *testing.T) {
 
 func TestProductsOneRecordPerVariant(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
-	res := mustRead(t, pagedConnector(t, e), connectors.ReadRequest{Entity: v1alpha1.DataProducts})
+	res := connectortest.ReadAll(t, pagedConnector(t, e), connectors.ReadRequest{Entity: v1alpha1.DataProducts})
 	want := 0
 	for _, p := range e.sb.Products() {
 		for _, v := range p.Variants {
 			want++
-			r, ok := res.byID[gid("ProductVariant", v.ID)]
+			r, ok := res.ByID[gid("ProductVariant", v.ID)]
 			if !ok {
 				t.Fatalf("variant %d not read", v.ID)
 			}
@@ -198,34 +191,34 @@ func TestProductsOneRecordPerVariant(t *testing.T) {
 			}
 		}
 	}
-	if len(res.records) != want || len(res.byID) != want {
-		t.Errorf("read %d records (%d distinct), want %d", len(res.records), len(res.byID), want)
+	if len(res.Records) != want || len(res.ByID) != want {
+		t.Errorf("read %d records (%d distinct), want %d", len(res.Records), len(res.ByID), want)
 	}
 }
 
 func TestLocationsAndInventory(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := pagedConnector(t, e)
-	locs := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
+	locs := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataLocations})
 	for _, l := range e.sb.Locations() {
-		r, ok := locs.byID[gid("Location", l.ID)]
+		r, ok := locs.ByID[gid("Location", l.ID)]
 		if !ok || r.Data["name"] != l.Name || r.Data["isActive"] != true ||
 			r.Data["address"].(map[string]any)["countryCode"] != l.CountryCode {
 			t.Errorf("location %d: %v", l.ID, r.Data)
 		}
 	}
-	if len(locs.byID) != len(e.sb.Locations()) {
-		t.Errorf("read %d locations", len(locs.byID))
+	if len(locs.ByID) != len(e.sb.Locations()) {
+		t.Errorf("read %d locations", len(locs.ByID))
 	}
 
-	inv := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
+	inv := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
 	levels := e.sb.InventoryLevels()
-	if len(inv.records) != len(levels) || len(inv.byID) != len(levels) {
-		t.Fatalf("read %d inventory records (%d distinct), want %d", len(inv.records), len(inv.byID), len(levels))
+	if len(inv.Records) != len(levels) || len(inv.ByID) != len(levels) {
+		t.Fatalf("read %d inventory records (%d distinct), want %d", len(inv.Records), len(inv.ByID), len(levels))
 	}
 	for _, l := range levels {
 		id := InventoryLevelID(gid("InventoryItem", l.InventoryItemID), gid("Location", l.LocationID))
-		r, ok := inv.byID[id]
+		r, ok := inv.ByID[id]
 		if !ok {
 			t.Fatalf("level %s not read", id)
 		}
@@ -239,22 +232,12 @@ func TestLocationsAndInventory(t *testing.T) {
 	}
 }
 
-func maxUpdated(res readResult) time.Time {
-	var m time.Time
-	for _, r := range res.records {
-		if r.UpdatedAt.After(m) {
-			m = r.UpdatedAt
-		}
-	}
-	return m
-}
-
 func TestIncrementalReadsOnlyChanges(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := pagedConnector(t, e)
 
-	full := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	cursor := maxUpdated(full)
+	full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	cursor := connectortest.MaxUpdated(full.Records)
 	orders := e.sb.Orders()
 	changed := map[string]bool{}
 	for _, o := range []Order{orders[3], orders[100], orders[250]} {
@@ -268,57 +251,57 @@ func TestIncrementalReadsOnlyChanges(t *testing.T) {
 	for _, o := range e.sb.AddOrders(2) {
 		changed[o.GID()] = true
 	}
-	inc := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: cursor})
-	if len(inc.byID) != len(changed) {
-		t.Errorf("incremental read returned %d orders, want the %d changed", len(inc.byID), len(changed))
+	inc := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: cursor})
+	if len(inc.ByID) != len(changed) {
+		t.Errorf("incremental read returned %d orders, want the %d changed", len(inc.ByID), len(changed))
 	}
 	for id := range changed {
-		if _, ok := inc.byID[id]; !ok {
+		if _, ok := inc.ByID[id]; !ok {
 			t.Errorf("changed order %s not read", id)
 		}
 	}
-	if inc.byID[orders[5].GID()].Data["cancelledAt"] == nil {
+	if inc.ByID[orders[5].GID()].Data["cancelledAt"] == nil {
 		t.Error("cancelled order has no cancelledAt")
 	}
 
 	// Products: a price change moves the variant and its product.
-	fullP := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
+	fullP := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
 	p := e.sb.Products()[4]
 	v := p.Variants[0]
 	e.sb.SetVariantPrice(v.ID, 123456)
-	incP := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: maxUpdated(fullP)})
-	if len(incP.byID) != len(p.Variants) {
-		t.Errorf("incremental product read returned %d variants, want the product's %d", len(incP.byID), len(p.Variants))
+	incP := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: connectortest.MaxUpdated(fullP.Records)})
+	if len(incP.ByID) != len(p.Variants) {
+		t.Errorf("incremental product read returned %d variants, want the product's %d", len(incP.ByID), len(p.Variants))
 	}
-	if r := incP.byID[gid("ProductVariant", v.ID)]; r.Data["price"] != "1234.56" {
+	if r := incP.ByID[gid("ProductVariant", v.ID)]; r.Data["price"] != "1234.56" {
 		t.Errorf("changed variant price = %v", r.Data["price"])
 	}
 	// A product rename reaches its variants' records too.
 	e.sb.RenameProduct(p.ID, "Renamed Product")
-	incR := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: maxUpdated(incP)})
-	if r := incR.byID[gid("ProductVariant", v.ID)]; r.Data == nil || r.Data["product"].(map[string]any)["title"] != "Renamed Product" {
+	incR := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts, Since: connectortest.MaxUpdated(incP.Records)})
+	if r := incR.ByID[gid("ProductVariant", v.ID)]; r.Data == nil || r.Data["product"].(map[string]any)["title"] != "Renamed Product" {
 		t.Errorf("rename not read: %v", r.Data)
 	}
 
 	// Inventory: one level changes.
-	fullI := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
+	fullI := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory})
 	lvl := e.sb.InventoryLevels()[10]
 	e.sb.SetAvailable(lvl.InventoryItemID, lvl.LocationID, 4242)
-	incI := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory, Since: maxUpdated(fullI)})
-	if len(incI.records) != 1 || incI.records[0].Data["available"] != float64(4242) {
-		t.Errorf("incremental inventory read = %v, want the one changed level", incI.records)
+	incI := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataInventory, Since: connectortest.MaxUpdated(fullI.Records)})
+	if len(incI.Records) != 1 || incI.Records[0].Data["available"] != float64(4242) {
+		t.Errorf("incremental inventory read = %v, want the one changed level", incI.Records)
 	}
 }
 
 func TestThrottledRequestsWaitAndFinish(t *testing.T) {
 	e := newEnv(t, SandboxOptions{RateLimit: RateLimit{MaximumAvailable: 1000, RestoreRate: 20000}})
 	c := pagedConnector(t, e)
-	res := readResult{byID: map[string]connectors.Record{}}
+	res := connectortest.Result{ByID: map[string]connectors.Record{}}
 	// Another client of the same app drains the bucket after every page, so the connector's view of the bucket
 	// is stale and Shopify answers THROTTLED.
 	err := c.Read(context.Background(), connectors.ReadRequest{Entity: v1alpha1.DataOrders}, func(_ context.Context, p connectors.Page) error {
 		for _, r := range p.Records {
-			res.byID[r.ID] = r
+			res.ByID[r.ID] = r
 		}
 		e.sb.Drain(1000)
 		return nil
@@ -326,7 +309,7 @@ func TestThrottledRequestsWaitAndFinish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	assertOrders(t, e.sb, res.byID)
+	assertOrders(t, e.sb, res.ByID)
 	if s := c.Stats(); s.Throttled == 0 || e.sb.Throttled() == 0 {
 		t.Errorf("throttled %d times (sandbox %d), want > 0", s.Throttled, e.sb.Throttled())
 	}
@@ -337,8 +320,8 @@ func TestWaitsForBucketBeforeRequests(t *testing.T) {
 	e := newEnv(t, SandboxOptions{RateLimit: RateLimit{MaximumAvailable: 1000, RestoreRate: 6000}})
 	c := e.connector(t, e.sb.AccessToken())
 	c.BulkThreshold = 0
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	assertOrders(t, e.sb, res.byID)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	assertOrders(t, e.sb, res.ByID)
 	if s := c.Stats(); s.ThrottleWait == 0 {
 		t.Errorf("stats %+v: the connector never waited for the bucket", s)
 	}
@@ -352,23 +335,23 @@ func TestResumeFromMidReadToken(t *testing.T) {
 			if entity == v1alpha1.DataLocations {
 				c.PageSizes.Locations = 1
 			}
-			full := mustRead(t, c, connectors.ReadRequest{Entity: entity})
-			first, err := read(t, c, connectors.ReadRequest{Entity: entity}, 2)
-			if !errors.Is(err, errCrash) {
+			full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity})
+			first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: entity}, 2)
+			if !errors.Is(err, connectortest.ErrCrash) {
 				t.Fatalf("first run: %v", err)
 			}
-			rest := mustRead(t, c, connectors.ReadRequest{Entity: entity, Resume: lastResume(first)})
-			for id := range first.byID {
-				if _, dup := rest.byID[id]; dup {
+			rest := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Resume: first.LastResume()})
+			for id := range first.ByID {
+				if _, dup := rest.ByID[id]; dup {
 					t.Errorf("%s read again after resume", id)
 				}
 			}
-			if n := len(first.byID) + len(rest.byID); n != len(full.byID) {
-				t.Errorf("first %d + rest %d records, want %d", len(first.byID), len(rest.byID), len(full.byID))
+			if n := len(first.ByID) + len(rest.ByID); n != len(full.ByID) {
+				t.Errorf("first %d + rest %d records, want %d", len(first.ByID), len(rest.ByID), len(full.ByID))
 			}
-			for id := range full.byID {
-				_, a := first.byID[id]
-				_, b := rest.byID[id]
+			for id := range full.ByID {
+				_, a := first.ByID[id]
+				_, b := rest.ByID[id]
 				if !a && !b {
 					t.Errorf("%s missed across the resume", id)
 				}
@@ -381,21 +364,21 @@ func TestBulkBackfillEqualsPaginatedRead(t *testing.T) {
 	for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts} {
 		t.Run(string(entity), func(t *testing.T) {
 			e := newEnv(t, SandboxOptions{})
-			paged := mustRead(t, pagedConnector(t, e), connectors.ReadRequest{Entity: entity})
+			paged := connectortest.ReadAll(t, pagedConnector(t, e), connectors.ReadRequest{Entity: entity})
 			c := e.connector(t, e.sb.AccessToken())
 			c.BulkPageSize = 50
-			bulk := mustRead(t, c, connectors.ReadRequest{Entity: entity})
-			if len(bulk.pages[0].Records) != 0 || !strings.Contains(bulk.pages[0].Resume, `"bulk":"gid://shopify/BulkOperation/`) {
-				t.Errorf("first page = %d records, resume %s; want the bulk job recorded before any data", len(bulk.pages[0].Records), bulk.pages[0].Resume)
+			bulk := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity})
+			if len(bulk.Pages[0].Records) != 0 || !strings.Contains(bulk.Pages[0].Resume, `"bulk":"gid://shopify/BulkOperation/`) {
+				t.Errorf("first page = %d records, resume %s; want the bulk job recorded before any data", len(bulk.Pages[0].Records), bulk.Pages[0].Resume)
 			}
 			if n := e.sb.OperationCounts()["bulkOperationRunQuery"]; n != 1 {
 				t.Errorf("%d bulk operations started, want 1", n)
 			}
-			if len(bulk.byID) != len(paged.byID) {
-				t.Fatalf("bulk read %d records, paginated %d", len(bulk.byID), len(paged.byID))
+			if len(bulk.ByID) != len(paged.ByID) {
+				t.Fatalf("bulk read %d records, paginated %d", len(bulk.ByID), len(paged.ByID))
 			}
-			for id, p := range paged.byID {
-				b, ok := bulk.byID[id]
+			for id, p := range paged.ByID {
+				b, ok := bulk.ByID[id]
 				if !ok {
 					t.Fatalf("%s missing from the bulk read", id)
 				}
@@ -404,7 +387,7 @@ func TestBulkBackfillEqualsPaginatedRead(t *testing.T) {
 				}
 			}
 			if entity == v1alpha1.DataOrders {
-				assertOrders(t, e.sb, bulk.byID)
+				assertOrders(t, e.sb, bulk.ByID)
 			}
 		})
 	}
@@ -414,14 +397,14 @@ func TestBulkCatchUpReadsChangesDuringTheJob(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.sb.AccessToken())
 	var added []Order
-	res := readResult{byID: map[string]connectors.Record{}}
+	res := connectortest.Result{ByID: map[string]connectors.Record{}}
 	err := c.Read(context.Background(), connectors.ReadRequest{Entity: v1alpha1.DataOrders}, func(_ context.Context, p connectors.Page) error {
 		if added == nil {
 			// The job is running: these orders are not in its snapshot.
 			added = e.sb.AddOrders(3)
 		}
 		for _, r := range p.Records {
-			res.byID[r.ID] = r
+			res.ByID[r.ID] = r
 		}
 		return nil
 	})
@@ -429,35 +412,35 @@ func TestBulkCatchUpReadsChangesDuringTheJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range added {
-		if _, ok := res.byID[o.GID()]; !ok {
+		if _, ok := res.ByID[o.GID()]; !ok {
 			t.Errorf("order %s placed during the bulk job was missed", o.GID())
 		}
 	}
-	assertOrders(t, e.sb, res.byID)
+	assertOrders(t, e.sb, res.ByID)
 }
 
 func TestBulkResumeContinuesTheSameJob(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.sb.AccessToken())
 	c.BulkPageSize = 40
-	first, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 3)
-	if !errors.Is(err, errCrash) {
+	first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 3)
+	if !errors.Is(err, connectortest.ErrCrash) {
 		t.Fatalf("first run: %v", err)
 	}
-	tok := lastResume(first)
+	tok := first.LastResume()
 	if !strings.Contains(tok, `"bulk"`) || strings.Contains(tok, `"offset":0`) {
 		t.Fatalf("crash token %s is not mid-bulk", tok)
 	}
 	// A new process: a new connector, resuming.
-	rest := mustRead(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: tok})
+	rest := connectortest.ReadAll(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: tok})
 	if n := e.sb.OperationCounts()["bulkOperationRunQuery"]; n != 1 {
 		t.Errorf("%d bulk operations started, want 1 (the resumed one)", n)
 	}
 	all := map[string]connectors.Record{}
-	for id, r := range first.byID {
+	for id, r := range first.ByID {
 		all[id] = r
 	}
-	for id, r := range rest.byID {
+	for id, r := range rest.ByID {
 		all[id] = r
 	}
 	assertOrders(t, e.sb, all)
@@ -469,16 +452,16 @@ func TestBulkResumeContinuesTheSameJob(t *testing.T) {
 func TestBulkResumeWhileJobStillRuns(t *testing.T) {
 	e := newEnv(t, SandboxOptions{BulkPollsToComplete: 5, BulkRunTime: time.Hour})
 	c := e.connector(t, e.sb.AccessToken())
-	first, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 1)
-	if !errors.Is(err, errCrash) || len(first.records) != 0 {
-		t.Fatalf("first run: %v, %d records", err, len(first.records))
+	first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 1)
+	if !errors.Is(err, connectortest.ErrCrash) || len(first.Records) != 0 {
+		t.Fatalf("first run: %v, %d records", err, len(first.Records))
 	}
 	// A read without the token finds the shop's one bulk slot taken and pages instead.
-	other := mustRead(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	assertOrders(t, e.sb, other.byID)
+	other := connectortest.ReadAll(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	assertOrders(t, e.sb, other.ByID)
 	// Resuming with the token waits for the running job.
-	rest := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: lastResume(first)})
-	assertOrders(t, e.sb, rest.byID)
+	rest := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: first.LastResume()})
+	assertOrders(t, e.sb, rest.ByID)
 	if n := e.sb.OperationCounts()["bulkOperationRunQuery"]; n != 2 {
 		t.Errorf("bulkOperationRunQuery called %d times, want 2 (one started, one refused)", n)
 	}
@@ -488,8 +471,8 @@ func TestBulkFailureFallsBackToPages(t *testing.T) {
 	t.Run("failed", func(t *testing.T) {
 		e := newEnv(t, SandboxOptions{})
 		e.sb.FailNextBulk(1)
-		res := mustRead(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-		assertOrders(t, e.sb, res.byID)
+		res := connectortest.ReadAll(t, e.connector(t, e.sb.AccessToken()), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+		assertOrders(t, e.sb, res.ByID)
 		if e.sb.OperationCounts()["orders"] == 0 {
 			t.Error("no paginated reads after the bulk job failed")
 		}
@@ -499,13 +482,13 @@ func TestBulkFailureFallsBackToPages(t *testing.T) {
 			e := newEnv(t, SandboxOptions{})
 			c := e.connector(t, e.sb.AccessToken())
 			c.BulkPageSize = 40
-			first, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 2)
-			if !errors.Is(err, errCrash) {
+			first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 2)
+			if !errors.Is(err, connectortest.ErrCrash) {
 				t.Fatal(err)
 			}
 			lose(e.sb)
-			rest := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: lastResume(first)})
-			assertOrders(t, e.sb, rest.byID)
+			rest := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Resume: first.LastResume()})
+			assertOrders(t, e.sb, rest.ByID)
 			if n := e.sb.OperationCounts()["bulkOperationRunQuery"]; n != 1 {
 				t.Errorf("%d bulk operations started; the fallback should page", n)
 			}
@@ -525,8 +508,8 @@ func TestRetries(t *testing.T) {
 		t.Errorf("stats %+v, want 4 retries of 5 requests", s)
 	}
 	e.sb.FailNext(2, 500)
-	res := mustRead(t, pagedConnector(t, e), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	assertOrders(t, e.sb, res.byID)
+	res := connectortest.ReadAll(t, pagedConnector(t, e), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	assertOrders(t, e.sb, res.ByID)
 
 	e.sb.FailNext(c.MaxRetries+1, 503)
 	err := c.Check(context.Background())

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // The conformance tests hold the sandbox's JSON against Walmart's official Marketplace XML schemas and mock
@@ -29,35 +30,10 @@ import (
 // (listed in jsonOnly) may appear. The client's requests are held against the wire facts in
 // shared/platforms/commerce-apis.md §7, since the specs folder has no OpenAPI for requests.
 
-// specsDir is the shared specs folder: $TETHER_SPECS_DIR, or ../shared/specs seen from the repository.
-func specsDir() string {
-	if d := os.Getenv("TETHER_SPECS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "specs")
-}
-
-// requireSpec returns the path of a file under specs/walmart, failing in CI and skipping elsewhere when
-// missing.
-func requireSpec(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join(specsDir(), "walmart", rel)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "Walmart spec " + rel + " not found under " + filepath.Join(specsDir(), "walmart") +
-		" (set TETHER_SPECS_DIR to the shared specs folder)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // readSpec reads a spec file without the UTF-8 byte order mark 52 of Walmart's files start with.
 func readSpec(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(requireSpec(t, rel))
+	b, err := os.ReadFile(connectortest.SpecsDir(t, "walmart", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +101,7 @@ func loadSchema(t *testing.T, rels ...string) *schema {
 		}
 		seen[rel] = true
 		if !required {
-			if _, err := os.Stat(filepath.Join(specsDir(), "walmart", rel)); err != nil {
+			if _, err := os.Stat(filepath.Join(connectortest.SpecsRoot(), "walmart", rel)); err != nil {
 				return // an include missing upstream (SOURCES.md lists them)
 			}
 		}
@@ -510,7 +486,7 @@ func TestConformanceClientRequestsCarryWalmartsHeadersAndParameters(t *testing.T
 	c := e.connector(t)
 	e.sb.Faults().FailNext(1, http.StatusServiceUnavailable) // a retry must get a new correlation ID too
 	for _, entity := range []v1alpha1.DataType{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if _, err := read(t, c, connectors.ReadRequest{Entity: entity}, 0); err != nil {
+		if _, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: entity}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/connectors/sandboxkit"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
@@ -77,7 +78,7 @@ func TestRejectedCredentialsAreAnAuthErrorWithoutTheSecret(t *testing.T) {
 	}{
 		{"Check", func() error { return c.Check(context.Background()) }},
 		{"Read", func() error {
-			_, err := read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 0)
+			_, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, 0)
 			return err
 		}},
 	} {
@@ -107,11 +108,11 @@ func TestEveryEntityIsReadExactlyOnceAndEqualsTheSandbox(t *testing.T) {
 		entity    v1alpha1.DataType
 		want      int
 		minPages  int
-		checkData func(t *testing.T, res readResult)
+		checkData func(t *testing.T, res connectortest.Result)
 	}{
-		{v1alpha1.DataOrders, counts.Orders, counts.Orders / 50, func(t *testing.T, res readResult) {
+		{v1alpha1.DataOrders, counts.Orders, counts.Orders / 50, func(t *testing.T, res connectortest.Result) {
 			lines := 0
-			for _, r := range res.records {
+			for _, r := range res.Records {
 				lines += len(r.Data["lines"].([]any))
 			}
 			if lines != counts.Lines {
@@ -124,14 +125,14 @@ func TestEveryEntityIsReadExactlyOnceAndEqualsTheSandbox(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.entity), func(t *testing.T) {
-			res := mustRead(t, c, connectors.ReadRequest{Entity: tc.entity})
-			if len(res.records) != tc.want || len(res.byID) != tc.want {
-				t.Fatalf("read %d records (%d distinct), want %d once each", len(res.records), len(res.byID), tc.want)
+			res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: tc.entity})
+			if len(res.Records) != tc.want || len(res.ByID) != tc.want {
+				t.Fatalf("read %d records (%d distinct), want %d once each", len(res.Records), len(res.ByID), tc.want)
 			}
-			if len(res.pages) < tc.minPages {
-				t.Fatalf("%d pages, want at least %d", len(res.pages), tc.minPages)
+			if len(res.Pages) < tc.minPages {
+				t.Fatalf("%d pages, want at least %d", len(res.Pages), tc.minPages)
 			}
-			for i, p := range res.pages {
+			for i, p := range res.Pages {
 				if p.Resume == "" {
 					t.Fatalf("page %d has no resume token", i)
 				}
@@ -154,7 +155,7 @@ func TestMappedRecordsEqualTheSandboxCatalog(t *testing.T) {
 	}
 	var batch tether.Batch
 	for _, entity := range []v1alpha1.DataType{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if err := m.Apply(entity, mustRead(t, c, connectors.ReadRequest{Entity: entity}).records, &batch); err != nil {
+		if err := m.Apply(entity, connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity}).Records, &batch); err != nil {
 			t.Fatalf("map %s: %v", entity, err)
 		}
 	}
@@ -227,9 +228,9 @@ func TestMappedRecordsEqualTheSandboxCatalog(t *testing.T) {
 
 func TestOrdersOfEveryShipNodeTypeAreRead(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Unlimited: true})
-	res := mustRead(t, e.connector(t), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	res := connectortest.ReadAll(t, e.connector(t), connectors.ReadRequest{Entity: v1alpha1.DataOrders})
 	got := map[string]int{}
-	for _, r := range res.records {
+	for _, r := range res.Records {
 		got[r.Data["shipNodeType"].(string)]++
 	}
 	want := e.sb.Counts().ByShipNodeType
@@ -252,23 +253,23 @@ func TestOrdersOfEveryShipNodeTypeAreRead(t *testing.T) {
 func TestIncrementalReadReturnsOnlyOrdersModifiedSince(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Unlimited: true})
 	c := e.connector(t)
-	first := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	first := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
 	var watermark time.Time
-	for _, r := range first.records {
+	for _, r := range first.Records {
 		if r.UpdatedAt.After(watermark) {
 			watermark = r.UpdatedAt
 		}
 	}
-	if again := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: watermark.Add(time.Millisecond)}); len(again.records) != 0 {
-		t.Fatalf("nothing changed, but a read from the watermark returned %d orders", len(again.records))
+	if again := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: watermark.Add(time.Millisecond)}); len(again.Records) != 0 {
+		t.Fatalf("nothing changed, but a read from the watermark returned %d orders", len(again.Records))
 	}
 	registeredSandbox{e.sb}.TouchOrders(5)
-	second := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: watermark.Add(time.Millisecond)})
-	if len(second.records) != 5 {
-		t.Fatalf("read %d orders after touching 5", len(second.records))
+	second := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: watermark.Add(time.Millisecond)})
+	if len(second.Records) != 5 {
+		t.Fatalf("read %d orders after touching 5", len(second.Records))
 	}
 	for _, o := range e.sb.account.cat.Orders[:5] {
-		r, ok := second.byID[fmtPO(o.ID)]
+		r, ok := second.ByID[fmtPO(o.ID)]
 		if !ok || !r.UpdatedAt.After(watermark) {
 			t.Fatalf("touched order %s missing or not newer than the watermark: %+v", fmtPO(o.ID), r.UpdatedAt)
 		}
@@ -287,9 +288,9 @@ func TestIncrementalReadReturnsOnlyOrdersModifiedSince(t *testing.T) {
 func TestOrderHistoryIsClampedToWalmarts180Days(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Unlimited: true})
 	c := e.connector(t)
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().AddDate(-3, 0, 0)})
-	if len(res.records) != e.sb.Counts().Orders {
-		t.Fatalf("read %d orders, want %d", len(res.records), e.sb.Counts().Orders)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().AddDate(-3, 0, 0)})
+	if len(res.Records) != e.sb.Counts().Orders {
+		t.Fatalf("read %d orders, want %d", len(res.Records), e.sb.Counts().Orders)
 	}
 	oldest := time.Now().Add(-MaxHistory)
 	for _, req := range e.sb.RequestLog() {
@@ -314,9 +315,9 @@ func TestOrderHistoryIsClampedToWalmarts180Days(t *testing.T) {
 
 func TestEmptyResultsAre404sAndReadAsNoRecords(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Unlimited: true})
-	res := mustRead(t, e.connector(t), connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().Add(time.Hour)})
-	if len(res.records) != 0 || len(res.pages) != 0 {
-		t.Fatalf("read %d records in %d pages from an empty window", len(res.records), len(res.pages))
+	res := connectortest.ReadAll(t, e.connector(t), connectors.ReadRequest{Entity: v1alpha1.DataOrders, Since: time.Now().Add(time.Hour)})
+	if len(res.Records) != 0 || len(res.Pages) != 0 {
+		t.Fatalf("read %d records in %d pages from an empty window", len(res.Records), len(res.Pages))
 	}
 	notFound := 0
 	for _, req := range e.sb.RequestLog() {
@@ -333,9 +334,9 @@ func TestNextCursorIsSentExactlyAsReturned(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Unlimited: true})
 	c := e.connector(t)
 	c.PageSizes.Orders = 40
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	if len(res.records) != e.sb.Counts().Orders {
-		t.Fatalf("read %d orders, want %d", len(res.records), e.sb.Counts().Orders)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.Records) != e.sb.Counts().Orders {
+		t.Fatalf("read %d orders, want %d", len(res.Records), e.sb.Counts().Orders)
 	}
 	followed := 0
 	for _, req := range e.sb.RequestLog() {
@@ -370,27 +371,27 @@ func TestResumeFromAMidReadPageReadsTheRestWithoutGaps(t *testing.T) {
 			e := newEnv(t, SandboxOptions{Unlimited: true})
 			c := e.connector(t)
 			c.PageSizes = PageSizes{Orders: 60, Items: 20, Inventories: 10}
-			full := mustRead(t, c, connectors.ReadRequest{Entity: entity})
-			crashAfter := len(full.pages) / 2
-			first, err := read(t, c, connectors.ReadRequest{Entity: entity}, crashAfter)
-			if !errors.Is(err, errCrash) {
+			full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity})
+			crashAfter := len(full.Pages) / 2
+			first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: entity}, crashAfter)
+			if !errors.Is(err, connectortest.ErrCrash) {
 				t.Fatalf("first read: %v", err)
 			}
-			rest := mustRead(t, c, connectors.ReadRequest{Entity: entity, Resume: first.pages[len(first.pages)-1].Resume})
-			for id := range full.byID {
-				if _, a := first.byID[id]; !a {
-					if _, b := rest.byID[id]; !b {
+			rest := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Resume: first.Pages[len(first.Pages)-1].Resume})
+			for id := range full.ByID {
+				if _, a := first.ByID[id]; !a {
+					if _, b := rest.ByID[id]; !b {
 						t.Fatalf("record %s read by neither part of the interrupted read", id)
 					}
 				}
 			}
-			if len(first.records)+len(rest.records) != len(full.records) {
+			if len(first.Records)+len(rest.Records) != len(full.Records) {
 				t.Fatalf("interrupted read: %d + %d records, the whole read has %d (pages re-read or skipped)",
-					len(first.records), len(rest.records), len(full.records))
+					len(first.Records), len(rest.Records), len(full.Records))
 			}
 			// Resuming after the last page reads nothing more.
-			if tail := mustRead(t, c, connectors.ReadRequest{Entity: entity, Resume: full.pages[len(full.pages)-1].Resume}); len(tail.records) != 0 {
-				t.Fatalf("resuming after the last page read %d records", len(tail.records))
+			if tail := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Resume: full.Pages[len(full.Pages)-1].Resume}); len(tail.Records) != 0 {
+				t.Fatalf("resuming after the last page read %d records", len(tail.Records))
 			}
 		})
 	}
@@ -404,16 +405,16 @@ func TestExpiredCursorOnResumeRereadsTheWindow(t *testing.T) {
 			c := e.connector(t)
 			c.Now = k.Now
 			c.PageSizes = PageSizes{Orders: 60, Items: 20, Inventories: 10}
-			full := mustRead(t, c, connectors.ReadRequest{Entity: entity})
-			first, err := read(t, c, connectors.ReadRequest{Entity: entity}, 2)
-			if !errors.Is(err, errCrash) {
+			full := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity})
+			first, err := connectortest.Read(t, c, connectors.ReadRequest{Entity: entity}, 2)
+			if !errors.Is(err, connectortest.ErrCrash) {
 				t.Fatalf("first read: %v", err)
 			}
 			k.Advance(11 * time.Minute)
-			rest := mustRead(t, c, connectors.ReadRequest{Entity: entity, Resume: first.pages[1].Resume})
-			for id := range full.byID {
-				if _, a := first.byID[id]; !a {
-					if _, b := rest.byID[id]; !b {
+			rest := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: entity, Resume: first.Pages[1].Resume})
+			for id := range full.ByID {
+				if _, a := first.ByID[id]; !a {
+					if _, b := rest.ByID[id]; !b {
 						t.Fatalf("record %s lost after the cursor expired", id)
 					}
 				}
@@ -435,9 +436,9 @@ func TestWindowsHoldingMoreThanOneQueryReturnsAreSplit(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Unlimited: true, MaxOrdersPerQuery: 70})
 	c := e.connector(t)
 	c.MaxOrdersPerQuery, c.PageSizes.Orders = 70, 30
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-	if len(res.byID) != e.sb.Counts().Orders {
-		t.Fatalf("read %d distinct orders, want %d", len(res.byID), e.sb.Counts().Orders)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.ByID) != e.sb.Counts().Orders {
+		t.Fatalf("read %d distinct orders, want %d", len(res.ByID), e.sb.Counts().Orders)
 	}
 }
 
@@ -462,10 +463,10 @@ func TestRateLimitIsPacedFromTheHeaders(t *testing.T) {
 			c.api.MaxRetries = 50
 			c.PageSizes.Orders = 40
 			start := time.Now()
-			res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+			res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
 			elapsed := time.Since(start)
-			if len(res.byID) != e.sb.Counts().Orders || len(res.records) != len(res.byID) {
-				t.Fatalf("read %d records (%d distinct), want %d exactly once", len(res.records), len(res.byID), e.sb.Counts().Orders)
+			if len(res.ByID) != e.sb.Counts().Orders || len(res.Records) != len(res.ByID) {
+				t.Fatalf("read %d records (%d distinct), want %d exactly once", len(res.Records), len(res.ByID), e.sb.Counts().Orders)
 			}
 			st := c.Stats()
 			orderRequests := 0
@@ -503,9 +504,9 @@ func TestServerErrorsAndDroppedConnectionsAreRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.inject(e.sb.Faults())
-			res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
-			if len(res.byID) != e.sb.Counts().Orders {
-				t.Fatalf("read %d orders, want %d", len(res.byID), e.sb.Counts().Orders)
+			res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+			if len(res.ByID) != e.sb.Counts().Orders {
+				t.Fatalf("read %d orders, want %d", len(res.ByID), e.sb.Counts().Orders)
 			}
 			if c.Stats().Retries == 0 {
 				t.Fatal("no retries counted")
@@ -646,9 +647,9 @@ func TestRemainingIsEstimatedWhileTheLimitSlowsARead(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Limits: limits})
 	c := e.connector(t)
 	c.PageSizes.Items = 10
-	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
-	if len(res.pages) < 3 || res.pages[0].Remaining <= 0 || res.pages[len(res.pages)-1].Remaining != 0 {
-		t.Fatalf("remaining over %d pages: first %v, last %v", len(res.pages), res.pages[0].Remaining, res.pages[len(res.pages)-1].Remaining)
+	res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: v1alpha1.DataProducts})
+	if len(res.Pages) < 3 || res.Pages[0].Remaining <= 0 || res.Pages[len(res.Pages)-1].Remaining != 0 {
+		t.Fatalf("remaining over %d pages: first %v, last %v", len(res.Pages), res.Pages[0].Remaining, res.Pages[len(res.Pages)-1].Remaining)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // The conformance tests hold the sandbox's responses and the connector's requests against WooCommerce's
@@ -20,28 +20,6 @@ import (
 // 13d61967, Apache-2.0): the property tables of Order, Product and Product variation, the documented JSON
 // response examples, the list endpoints' parameter tables and the GET /wp-json/wc/v3 index with every route's
 // arguments.
-
-// specsDir is the shared specs folder: $TETHER_SPECS_DIR, or ../shared/specs seen from the project root.
-func specsDir() string {
-	if d := os.Getenv("TETHER_SPECS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "specs")
-}
-
-func requireSpec(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(specsDir(), "woocommerce", name)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := "WooCommerce spec " + name + " not found under " + specsDir() + "/woocommerce (set TETHER_SPECS_DIR to the shared specs folder)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 type propertyRow struct {
 	Attribute   string `json:"attribute"`
@@ -67,7 +45,7 @@ type docFile struct {
 
 func loadDoc(t *testing.T, name string) (map[string][]propertyRow, []docExample) {
 	t.Helper()
-	b, err := os.ReadFile(requireSpec(t, name))
+	b, err := os.ReadFile(connectortest.SpecsDir(t, "woocommerce", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +258,7 @@ func routeArgs(t *testing.T, route string) map[string]struct {
 	Enum []string `json:"enum"`
 } {
 	t.Helper()
-	b, err := os.ReadFile(requireSpec(t, "wc-v3-api-index.json"))
+	b, err := os.ReadFile(connectortest.SpecsDir(t, "woocommerce", "wc-v3-api-index.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

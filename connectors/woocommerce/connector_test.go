@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,40 +15,16 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
-// clock is a settable sandbox clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is a settable sandbox clock at the current time.
+func newClock() *connectortest.Clock { return connectortest.NewClock(time.Now()) }
 
 func TestRegistered(t *testing.T) {
-	p, ok := connectors.Lookup(v1alpha1.PlatformWooCommerce)
-	if !ok {
-		t.Fatal("WooCommerce is not registered")
-	}
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		if !p.Supports(e) {
-			t.Errorf("platform does not list %s", e)
-		}
-	}
+	p := connectortest.Registered(t, v1alpha1.PlatformWooCommerce, v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory)
 	if strings.Join(p.CredentialKeys, ",") != "consumerKey,consumerSecret" {
 		t.Errorf("CredentialKeys = %v", p.CredentialKeys)
 	}

@@ -1,8 +1,6 @@
 package woocommerce
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/connectortest"
 )
 
 // smallStore needs several pages of orders at small page sizes, has simple and variable products with every
@@ -32,18 +31,14 @@ func newEnv(t testing.TB, opts SandboxOptions) *env {
 		opts = o
 	}
 	sb := NewSandbox(opts)
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
 // newTLSEnv serves the sandbox over HTTPS, where WooCommerce takes HTTP Basic auth.
 func newTLSEnv(t testing.TB) *env {
 	t.Helper()
 	sb := NewSandbox(smallStore)
-	srv := httptest.NewTLSServer(sb)
-	t.Cleanup(srv.Close)
-	return &env{sb: sb, srv: srv}
+	return &env{sb: sb, srv: connectortest.ServeTLS(t, sb)}
 }
 
 func (e *env) connectorWith(t testing.TB, key, secret string) *Connector {
@@ -98,50 +93,27 @@ func (e *env) rawGet(t testing.TB, u string, header http.Header) (*http.Response
 	return resp, body
 }
 
-var errCrash = errors.New("simulated crash")
+var errCrash = connectortest.ErrCrash
 
-// readResult is everything a Read emitted.
+// readResult is what a Read emitted (a connectortest.Result) under the names this package's tests use.
 type readResult struct {
 	pages   []connectors.Page
 	records []connectors.Record
 	byID    map[string]connectors.Record
 }
 
+func asReadResult(r connectortest.Result) readResult { return readResult{r.Pages, r.Records, r.ByID} }
+
 // read runs a Read; crashAfter > 0 makes emit fail after that many pages, like a process dying after a commit.
 func read(t testing.TB, c *Connector, req connectors.ReadRequest, crashAfter int) (readResult, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	res := readResult{byID: map[string]connectors.Record{}}
-	err := c.Read(ctx, req, func(_ context.Context, p connectors.Page) error {
-		res.pages = append(res.pages, p)
-		res.records = append(res.records, p.Records...)
-		for _, r := range p.Records {
-			res.byID[r.ID] = r
-		}
-		if crashAfter > 0 && len(res.pages) >= crashAfter {
-			return errCrash
-		}
-		return nil
-	})
-	return res, err
+	res, err := connectortest.Read(t, c, req, crashAfter)
+	return asReadResult(res), err
 }
 
 func mustRead(t testing.TB, c *Connector, req connectors.ReadRequest) readResult {
 	t.Helper()
-	res, err := read(t, c, req, 0)
-	if err != nil {
-		t.Fatalf("Read %s: %v", req.Entity, err)
-	}
-	return res
+	return asReadResult(connectortest.ReadAll(t, c, req))
 }
 
-func maxUpdated(res readResult) time.Time {
-	var m time.Time
-	for _, r := range res.records {
-		if r.UpdatedAt.After(m) {
-			m = r.UpdatedAt
-		}
-	}
-	return m
-}
+func maxUpdated(res readResult) time.Time { return connectortest.MaxUpdated(res.records) }
