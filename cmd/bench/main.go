@@ -4,6 +4,7 @@
 //	bench ratelimit [-orders N] [-plan P]  a paged backfill at a Shopify plan's bucket vs what it allows
 //	bench bulk      [-orders N]            bulk operation vs paged backfill
 //	bench scale     [-integrations N] [-idle D]  N Integrations on a real API server: convergence, RSS, API calls
+//	bench memory    -endpoint URL [-token T]  a large backfill from bin/sandbox in another process: RSS as orders grow
 //	bench all                              engine, ratelimit and bulk at their default sizes
 package main
 
@@ -29,6 +30,8 @@ func main() {
 	orders := fs.Int("orders", 0, "How many orders (0: the command's default).")
 	plan := fs.String("plan", "standard", "Shopify plan for ratelimit: standard, advanced or plus.")
 	integrations := fs.Int("integrations", 1000, "How many Integrations for scale.")
+	endpoint := fs.String("endpoint", "", "For memory: the URL of a Shopify sandbox served by bin/sandbox.")
+	token := fs.String("token", "", "For memory: the sandbox's access token (bin/sandbox --secrets writes it).")
 	idle := fs.Duration("idle", 2*time.Minute, "The idle window after convergence, for scale.")
 	_ = fs.Parse(args)
 
@@ -79,6 +82,16 @@ func main() {
 			r.Integrations, r.ConvergeSeconds, float64(r.PeakRSS)/(1<<20), r.APIRequests)
 		fmt.Printf("scale: idle %.0fs: %.0f API requests, %.0f status writes (%.4f per integration)\n",
 			r.IdleSeconds, r.IdleRequests, r.IdleStatusWrites, r.IdleRequests/float64(r.Integrations))
+	}
+	if run["memory"] {
+		if *endpoint == "" {
+			fail(fmt.Errorf("memory needs -endpoint, a Shopify sandbox from bin/sandbox"))
+		}
+		r, err := bench.Memory(ctx, dir, *endpoint, *token, int64(or(*orders, 100000)))
+		if err != nil {
+			fail(err)
+		}
+		fmt.Print(r)
 	}
 	if run["bulk"] {
 		r, err := bench.Bulk(ctx, or(*orders, 100000))

@@ -98,8 +98,19 @@ func run(m *testing.M) int {
 
 // manager is one manager process.
 type manager struct {
-	cmd *exec.Cmd
-	log string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+// exited reports whether the process has ended.
+func (m *manager) exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func startManager(t *testing.T, storePath string, args ...string) *manager {
@@ -115,7 +126,8 @@ func startManager(t *testing.T, storePath string, args ...string) *manager {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	m := &manager{cmd: cmd, log: logPath}
+	m := &manager{cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(m.done) }()
 	t.Cleanup(func() {
 		m.kill()
 		f.Close()
@@ -129,17 +141,17 @@ func startManager(t *testing.T, storePath string, args ...string) *manager {
 }
 
 func (m *manager) kill() {
-	if m.cmd.ProcessState == nil {
+	if !m.exited() {
 		_ = m.cmd.Process.Signal(syscall.SIGKILL)
-		_ = m.cmd.Wait()
 	}
+	<-m.done
 }
 
 func (m *manager) stop() {
-	if m.cmd.ProcessState == nil {
+	if !m.exited() {
 		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		_ = m.cmd.Wait()
 	}
+	<-m.done
 }
 
 func tail(b []byte, n int) []byte {
@@ -332,6 +344,9 @@ func TestLeaderFailoverFinishesTheSync(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no leader started syncing")
 		}
+		if a.exited() || b.exited() {
+			t.Fatal("a replica exited before the failover")
+		}
 		for _, m := range []*manager{a, b} {
 			if logHas(m.log, "Successfully acquired lease") {
 				leader = m
@@ -349,6 +364,9 @@ func TestLeaderFailoverFinishesTheSync(t *testing.T) {
 			t.Fatal("the leader never called the platform")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if follower.exited() {
+		t.Fatal("the follower exited before the failover")
 	}
 	leader.kill()
 	if obj := getIntegration(t, ns); obj.Status.LastSyncTime != nil {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	// The pure-Go SQLite driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
@@ -76,7 +77,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 
 	s := &Store{write: w, read: w}
-	if err := migrate(ctx, w); err != nil {
+	if err := migrateWhenFree(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", dsn, err)
 	}
@@ -95,6 +96,29 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.read = r
 	}
 	return s, nil
+}
+
+// migrateWhenFree runs the migrations, waiting while another process holds the database: SQLite can answer
+// SQLITE_BUSY at once, without its busy handler, while another connection switches the file to WAL or recovers
+// it, which is what a second replica starting beside the first meets.
+func migrateWhenFree(ctx context.Context, w *sql.DB) error {
+	deadline := time.Now().Add(busyTimeoutMillis * time.Millisecond)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := migrate(ctx, w)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // Close releases the database connections. Calls after the first return its result.
