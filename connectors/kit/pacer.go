@@ -64,8 +64,7 @@ const (
 	pacerProbe         = 0.025                   // growth a second above a confirmed ceiling, as a share of it
 	pacerPlateau       = 10 * time.Second        // for this long after the 429
 	pacerProbeDoubling = 2500 * time.Millisecond // then doubling this often
-	pacerUnpaced       = 4.0                     // unpaced again at this multiple of a confirmed ceiling
-	pacerUnpacedFast   = 4.0                     // and of an unconfirmed one
+	pacerUnpaced       = 4.0                     // unpaced again at this multiple of the ceiling
 	pacerConfirm       = 0.5                     // a 429 at this share of the ceiling or more confirms it
 	pacerMemory        = 60 * time.Second        // within this time of the last one
 	pacerDefaultFloor  = 0.5
@@ -225,7 +224,7 @@ func (p *AdaptivePacer) step(now time.Time) {
 			g := pacerProbe * math.Pow(2, max(0, (quiet-pacerPlateau).Seconds()/pacerProbeDoubling.Seconds()))
 			p.limit += p.ceiling * g * pacerInterval.Seconds()
 		}
-		if p.limit >= pacerUnpaced*p.ceiling && (p.confirmed || p.limit >= pacerUnpacedFast*p.ceiling) {
+		if p.limit >= pacerUnpaced*p.ceiling {
 			p.limit = 0
 		}
 		p.limit = p.capped(p.limit)
