@@ -38,7 +38,7 @@ func BenchmarkBackfill(b *testing.B) {
 				// A new connector each time, with the production backoff, so every run starts unpaced.
 				c := e.connector(b, nil)
 				c.client.BaseBackoff, c.client.MaxBackoff = 0, 0
-				c.pacer.setRate(tc.preset)
+				c.pacer.SetRate(tc.preset)
 				if err := c.Check(context.Background()); err != nil { // the token fetch is not part of the read
 					b.Fatal(err)
 				}

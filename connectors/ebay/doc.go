@@ -6,6 +6,6 @@
 // endpoint, refreshing ahead of expiry. Orders come from Sell Fulfillment getOrders, filtered by
 // lastmodifieddate from the cursor (inside eBay's two-year window) and paged by offset, 200 at a time;
 // inventory items and locations from the Sell Inventory API, read in full each run because it has no
-// modification filter. eBay's only short-term throttle signal is HTTP 429, so the client measures the rate the
-// API admits when first throttled and paces itself just under it.
+// modification filter. eBay's only short-term throttle signal is HTTP 429, so the client paces itself with
+// kit.AdaptivePacer to the rate the API admits.
 package ebay

@@ -84,7 +84,7 @@ type Connector struct {
 
 	base   string
 	client *kit.Client
-	pacer  *pacer
+	pacer  *kit.AdaptivePacer
 	tokens *tokenSource
 	log    logr.Logger
 	now    func() time.Time
@@ -123,13 +123,12 @@ func New(cfg connectors.Config) (*Connector, error) {
 		base:         base,
 		log:          cfg.Log,
 		now:          time.Now,
-		pacer:        newPacer(),
+		pacer:        kit.NewAdaptivePacer(),
 	}
 	c.client = &kit.Client{
 		HTTP:     hc,
 		Platform: "ebay",
-		Limiter:  c.pacer.limiter,
-		Observe:  c.pacer.observe,
+		Pacer:    c.pacer,
 		Check:    checkAPIResponse,
 	}
 	c.tokens = &tokenSource{
@@ -159,7 +158,7 @@ type Stats struct {
 
 // Stats returns the counters so far.
 func (c *Connector) Stats() Stats {
-	return Stats{Stats: c.client.Stats(), Rate: c.pacer.rate()}
+	return Stats{Stats: c.client.Stats(), Rate: c.pacer.Rate()}
 }
 
 // Check asks getOrders for one order of the last 90 days (its default window): one cheap call that proves

@@ -87,7 +87,7 @@ func (c *Connector) readOrders(ctx context.Context, since time.Time, tok *resume
 		if page.Total > next.Offset {
 			left = (page.Total - next.Offset + limit - 1) / limit
 		}
-		if err := emit(ctx, connectors.Page{Records: records, Resume: next.String(), Remaining: c.pacer.remaining(left)}); err != nil {
+		if err := emit(ctx, connectors.Page{Records: records, Resume: next.String(), Remaining: c.pacer.Remaining(float64(left))}); err != nil {
 			return err
 		}
 		if !more {
@@ -224,7 +224,7 @@ func (c *Connector) readInventoryItems(ctx context.Context, toRecords itemRecord
 			next = nextOffset(resp.Next, next)
 		}
 		tok := resumeState{Offset: next, Limit: limit}
-		if err := emit(ctx, connectors.Page{Records: records, Resume: tok.String(), Remaining: c.pacer.remaining(resp.Size - next)}); err != nil {
+		if err := emit(ctx, connectors.Page{Records: records, Resume: tok.String(), Remaining: c.pacer.Remaining(float64(resp.Size - next))}); err != nil {
 			return err
 		}
 		if !more {

@@ -37,6 +37,9 @@ type Client struct {
 	BaseBackoff, MaxBackoff time.Duration
 	// Limiter, when set, paces every attempt.
 	Limiter *rate.Limiter
+	// Pacer, when set, paces every attempt and observes every response (before Observe), for example an
+	// AdaptivePacer for a platform whose only rate-limit signal is 429.
+	Pacer Pacer
 	// RetryAfter reads the platform's advice on when to retry from a response; the default reads the
 	// Retry-After header (seconds or an HTTP date).
 	RetryAfter func(*http.Response) time.Duration
@@ -87,6 +90,11 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 				return nil, err
 			}
 		}
+		if c.Pacer != nil {
+			if err := c.Pacer.Wait(ctx); err != nil {
+				return nil, err
+			}
+		}
 		resp, err := c.once(ctx, newReq)
 		if err == nil {
 			return resp, nil
@@ -131,6 +139,9 @@ func (c *Client) once(ctx context.Context, newReq func(ctx context.Context) (*ht
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		return nil, connectors.Transient("NetworkError", 0, fmt.Errorf("%s: read %s: %w", c.Platform, req.URL.Path, err))
+	}
+	if c.Pacer != nil {
+		c.Pacer.Observe(resp)
 	}
 	if c.Observe != nil {
 		c.Observe(resp)

@@ -9,10 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/tether/integration-operator/connectors"
 	"github.com/tether/integration-operator/connectors/kit"
@@ -165,102 +162,4 @@ func parseDate(v any) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("date %q is not YYYY-MM-DD HH:MM:SS", s)
 	}
 	return t, nil
-}
-
-// pacer paces requests to what the store (or the WAF in front of it) accepts. Magento core sends no
-// rate-limit headers, so the only signal is a 429. The rate that drew it is remembered as the ceiling and
-// the pace drops to 80% of it; then the pace grows by 10% a second while well below the ceiling and by 1%
-// a second near it, probing for a ceiling that rose, so 429s stay rare and the pace stays close to the
-// limit. Before the first 429 (and without Options.RequestsPerSecond) requests are not paced.
-type pacer struct {
-	limiter *rate.Limiter
-	max     rate.Limit // the configured cap, or Inf
-
-	mu         sync.Mutex
-	ceiling    rate.Limit // the rate that last drew a 429, Inf before any
-	lastGrowth time.Time
-	successes  []time.Time // recent successful responses, oldest first
-}
-
-func newPacer(perSecond float64) *pacer {
-	p := &pacer{max: rate.Inf, ceiling: rate.Inf}
-	if perSecond > 0 {
-		p.max = rate.Limit(perSecond)
-	}
-	p.limiter = rate.NewLimiter(p.max, 1)
-	return p
-}
-
-const (
-	pacerWindow    = time.Second
-	pacerDecrease  = 0.8
-	pacerFastGrow  = 0.10 // per second, below 90% of the ceiling
-	pacerSlowGrow  = 0.01 // per second, near the ceiling
-	pacerNearShare = 0.9
-	pacerFloor     = 0.2
-)
-
-// observe sees every response.
-func (p *pacer) observe(resp *http.Response) {
-	now := time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	cur := p.limiter.Limit()
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		base := cur
-		if cur == rate.Inf {
-			// Unpaced until now: what got through in the last second (mostly the WAF's burst) is the only
-			// estimate there is, and not a measured ceiling, so growth stays fast until a paced rate draws
-			// a 429.
-			base = rate.Limit(max(p.recent(now), 1))
-		} else {
-			p.ceiling = base
-		}
-		p.limiter.SetLimitAt(now, max(base*pacerDecrease, pacerFloor))
-		p.limiter.SetBurst(1)
-		p.lastGrowth = now
-	case resp.StatusCode < 300:
-		p.successes = append(p.successes, now)
-		if len(p.successes) > 256 {
-			p.successes = p.successes[len(p.successes)-128:]
-		}
-		if cur == rate.Inf || cur >= p.max {
-			return
-		}
-		dt := min(now.Sub(p.lastGrowth), pacerWindow).Seconds()
-		p.lastGrowth = now
-		g := pacerSlowGrow
-		if cur < p.ceiling*pacerNearShare {
-			g = pacerFastGrow
-		}
-		p.limiter.SetLimitAt(now, min(p.max, cur*rate.Limit(1+g*dt)))
-	}
-}
-
-// recent counts the successes in the last window.
-func (p *pacer) recent(now time.Time) int {
-	n := 0
-	for i := len(p.successes) - 1; i >= 0 && now.Sub(p.successes[i]) <= pacerWindow; i-- {
-		n++
-	}
-	return n
-}
-
-// current is the pacing rate now, zero when unpaced.
-func (p *pacer) current() float64 {
-	l := p.limiter.Limit()
-	if l == rate.Inf {
-		return 0
-	}
-	return float64(l)
-}
-
-// remaining estimates how long n more requests take at the current pace, zero when unpaced.
-func (p *pacer) remaining(requests int) time.Duration {
-	r := p.current()
-	if r <= 0 || requests <= 0 {
-		return 0
-	}
-	return time.Duration(float64(requests) / r * float64(time.Second))
 }

@@ -85,7 +85,7 @@ type Connector struct {
 	bearer string
 	oauth  *oauthCredentials
 	client *kit.Client
-	pacer  *pacer
+	pacer  *kit.AdaptivePacer
 	log    logr.Logger
 	now    func() time.Time
 }
@@ -95,7 +95,8 @@ var _ connectors.Connector = (*Connector)(nil)
 // Options tune a connector beyond its Config.
 type Options struct {
 	// RequestsPerSecond caps the request rate from the start, for a store behind a WAF with a known rule.
-	// Zero starts unpaced; either way a 429 slows the connector down and it speeds up again slowly.
+	// Zero starts unpaced; either way a 429 slows the connector down to the rate the store admits
+	// (kit.AdaptivePacer).
 	RequestsPerSecond float64
 }
 
@@ -152,13 +153,13 @@ func NewWithOptions(cfg connectors.Config, opts Options) (*Connector, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	c.pacer = newPacer(opts.RequestsPerSecond)
+	c.pacer = &kit.AdaptivePacer{Floor: 0.2}
+	c.pacer.SetMax(opts.RequestsPerSecond)
 	c.client = &kit.Client{
 		HTTP:       hc,
 		Platform:   platformName,
 		MaxRetries: 8,
-		Limiter:    c.pacer.limiter,
-		Observe:    c.pacer.observe,
+		Pacer:      c.pacer,
 		Check:      checkResponse,
 	}
 	return c, nil
@@ -262,5 +263,5 @@ type Stats struct {
 
 // Stats returns the counters so far.
 func (c *Connector) Stats() Stats {
-	return Stats{Stats: c.client.Stats(), Limit: c.pacer.current()}
+	return Stats{Stats: c.client.Stats(), Limit: c.pacer.Rate()}
 }

@@ -116,7 +116,7 @@ func (c *Connector) readKeyset(ctx context.Context, spec *keysetSpec, since time
 		page := connectors.Page{
 			Records:   records,
 			Resume:    resumeState{After: after, AfterID: afterID}.String(),
-			Remaining: c.pacer.remaining(left),
+			Remaining: c.pacer.Remaining(float64(left)),
 		}
 		if err := emit(ctx, page); err != nil {
 			return err
@@ -150,7 +150,7 @@ func (c *Connector) readPaged(ctx context.Context, name, path string, sc criteri
 		if err := emit(ctx, connectors.Page{
 			Records:   records,
 			Resume:    resumeState{Page: page}.String(),
-			Remaining: c.pacer.remaining(pages - page),
+			Remaining: c.pacer.Remaining(float64(pages - page)),
 		}); err != nil {
 			return err
 		}

@@ -4,87 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 	"github.com/tether/integration-operator/connectors/kit"
 )
-
-// pacer adapts the request rate to the store's 429s. WooCommerce core has no rate limit, but hosts and WAFs
-// in front of stores do, and they say so only with 429 and Retry-After. The pacer starts unpaced (or at the
-// configured cap). A 429 marks the rate the responses were arriving at over the last second as the limit W
-// and drops the pace to 80% of it; successes then bring the pace back along a cubic curve, as TCP CUBIC does:
-// quickly at first, flat near W, and probing ever faster beyond it, in case W was measured low (a burst at
-// the start of a run) or the host's limit went up.
-type pacer struct {
-	limiter *rate.Limiter
-
-	mu     sync.Mutex
-	max    float64 // the cap; 0 means none
-	recent []time.Time
-	w      float64 // the rate at the last 429; 0 before any
-	n      int     // successes since the last 429
-}
-
-// pacerSpan is how many successes the pace takes to climb back to W.
-const pacerSpan = 100
-
-func newPacer() *pacer {
-	return &pacer{limiter: rate.NewLimiter(rate.Inf, 1)}
-}
-
-func (p *pacer) setMax(perSecond float64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.max = max(perSecond, 0)
-	p.apply(float64(rate.Inf))
-}
-
-// apply sets the pace, capped.
-func (p *pacer) apply(l float64) {
-	if p.max > 0 {
-		l = math.Min(l, p.max)
-	}
-	if l >= float64(rate.Inf) {
-		p.limiter.SetLimit(rate.Inf)
-		return
-	}
-	p.limiter.SetLimit(rate.Limit(math.Max(l, pacerFloor)))
-}
-
-// observe sees every response.
-func (p *pacer) observe(resp *http.Response) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	p.recent = append(p.recent, now)
-	cut := 0
-	for cut < len(p.recent) && now.Sub(p.recent[cut]) > time.Second {
-		cut++
-	}
-	p.recent = p.recent[cut:]
-	if resp.StatusCode == http.StatusTooManyRequests {
-		p.w = math.Min(float64(len(p.recent)), float64(p.limiter.Limit()))
-		p.n = 0
-		p.apply(0.8 * p.w)
-		return
-	}
-	if resp.StatusCode >= 300 || p.w == 0 {
-		return
-	}
-	p.n++
-	x := float64(p.n-pacerSpan) / pacerSpan
-	p.apply(p.w * (1 + 0.2*x*x*x))
-}
 
 // wcError is the body of every WooCommerce (WP REST) error response.
 type wcError struct {

@@ -7,6 +7,6 @@
 // shift when records change during a run, each page moves the modified_after bound up to the last record
 // read, so the resume token is a time, a page within that time's second and the IDs already emitted in it.
 // Requests are signed with OAuth 1.0a (HMAC-SHA256) over plain HTTP and use HTTP Basic over HTTPS, as
-// WooCommerce requires, and are paced by the host's 429s: unpaced until the first one, then just under the rate
-// that tripped it.
+// WooCommerce requires, and are paced by the host's 429s (kit.AdaptivePacer): unpaced until the first one, then
+// at the rate the host admits.
 package woocommerce

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/tether/integration-operator/connectors"
 )
 
@@ -120,8 +118,7 @@ func advance(tok resumeToken, items []map[string]any) (resumeToken, error) {
 // remaining estimates the rest of the read at the current pace from X-WP-Total and the requests this page
 // took per item (a variable product costs a variations request); zero when unpaced or unknown.
 func (c *Connector) remaining(page listing, pageNo, size int, perItem float64) time.Duration {
-	lim := c.pacer.limiter.Limit()
-	if page.total < 0 || lim == rate.Inf || lim <= 0 {
+	if page.total < 0 || c.pacer.Rate() <= 0 {
 		return 0
 	}
 	left := page.total - pageNo*size
@@ -129,7 +126,7 @@ func (c *Connector) remaining(page listing, pageNo, size int, perItem float64) t
 		return 0
 	}
 	requests := math.Max(math.Ceil(float64(left)/float64(size)), float64(left)*perItem)
-	return time.Duration(requests / float64(lim) * float64(time.Second))
+	return c.pacer.Remaining(requests)
 }
 
 func (c *Connector) pageSize() int {

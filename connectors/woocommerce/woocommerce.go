@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/time/rate"
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
@@ -54,7 +53,7 @@ type Connector struct {
 	PageSize int
 
 	client   *kit.Client
-	pacer    *pacer
+	pacer    *kit.AdaptivePacer
 	api      *url.URL // the REST API root, …/wp-json/wc/v3
 	storeURL string
 	key      string
@@ -103,7 +102,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	p := newPacer()
+	p := &kit.AdaptivePacer{Floor: pacerFloor}
 	c := &Connector{
 		PageSize: MaxPageSize,
 		pacer:    p,
@@ -127,8 +126,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 	c.client = &kit.Client{
 		HTTP:     hc,
 		Platform: platformName,
-		Limiter:  p.limiter,
-		Observe:  p.observe,
+		Pacer:    p,
 		Check:    checkResponse,
 	}
 	return c, nil
@@ -140,10 +138,10 @@ func (c *Connector) SetRetryBackoff(base, max time.Duration) {
 }
 
 // SetMaxRequestRate caps the request rate (requests per second; zero or negative removes the cap). Without
-// a cap the connector runs unpaced until the store answers 429, then paces itself below the rate that
-// tripped the limit and probes upwards slowly.
+// a cap the connector runs unpaced until the store answers 429, then paces itself to the rate the store
+// admits (kit.AdaptivePacer).
 func (c *Connector) SetMaxRequestRate(perSecond float64) {
-	c.pacer.setMax(perSecond)
+	c.pacer.SetMax(perSecond)
 }
 
 // Stats are the connector's request counters.
@@ -155,11 +153,7 @@ type Stats struct {
 
 // Stats returns the counters so far.
 func (c *Connector) Stats() Stats {
-	s := Stats{Stats: c.client.Stats()}
-	if l := c.pacer.limiter.Limit(); l != rate.Inf {
-		s.Rate = float64(l)
-	}
-	return s
+	return Stats{Stats: c.client.Stats(), Rate: c.pacer.Rate()}
 }
 
 // Check lists one order, the cheapest authenticated call that needs the permission the sync needs.
