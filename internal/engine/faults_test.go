@@ -68,7 +68,7 @@ func TestRunsConvergeUnderWireFaults(t *testing.T) {
 		want, _ := ref.Snapshot(context.Background(), integration)
 		for name, fault := range wireFaults {
 			t.Run(name, func(t *testing.T) {
-				faulty := &faultyPlatform{next: f.sb, fault: fault, at: map[int64]bool{2: true, 6: true}}
+				faulty := &faultyPlatform{next: f.sb, fault: fault, at: map[int64]bool{5: true, 9: true}}
 				srv := httptest.NewServer(faulty)
 				defer srv.Close()
 				g := *f
