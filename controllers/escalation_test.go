@@ -94,3 +94,25 @@ func TestScheduleComesFromTheLastSyncWithStableJitter(t *testing.T) {
 		t.Error("two integrations synced at the same moment got the same next sync: no jitter")
 	}
 }
+
+// TestSlowReadsShowWhenTheyExpectToFinish: a connector that can estimate the time left (a platform whose rate
+// limits make a run slow) has it shown in status as the read's estimated completion.
+func TestSlowReadsShowWhenTheyExpectToFinish(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	r := &IntegrationReconciler{Now: func() time.Time { return now }}
+	obj := &v1alpha1.Integration{}
+	r.showProgress(obj, []engine.EntityResult{
+		{Entity: v1alpha1.DataOrders, Read: 120, Written: 120, Resumable: true, Remaining: 95 * time.Minute},
+		{Entity: v1alpha1.DataProducts, Read: 40, Written: 40},
+	})
+	if len(obj.Status.Progress) != 2 {
+		t.Fatalf("progress = %+v", obj.Status.Progress)
+	}
+	orders := obj.Status.Progress[0]
+	if orders.EstimatedCompletion == nil || !orders.EstimatedCompletion.Time.Equal(now.Add(95*time.Minute)) || orders.Read != 120 {
+		t.Fatalf("orders progress = %+v, want 120 read and completion expected at %s", orders, now.Add(95*time.Minute))
+	}
+	if obj.Status.Progress[1].EstimatedCompletion != nil {
+		t.Fatal("a read with no estimate shows one")
+	}
+}

@@ -470,3 +470,20 @@ func TestMappingThatFailsOnSomeRecordsStopsCleanly(t *testing.T) {
 		t.Fatalf("all %d orders stored although the mapping fails on some", len(snap.SalesOrders))
 	}
 }
+
+// TestDeployManifestsApply renders config/default, as make deploy does, and applies it to the API server: every
+// object (CRDs, RBAC, the Deployment and its volume claim) is accepted.
+func TestDeployManifestsApply(t *testing.T) {
+	rendered := kubectl(t, "kustomize", filepath.Join("..", "config", "default"))
+	path := filepath.Join(t.TempDir(), "deploy.yaml")
+	if err := os.WriteFile(path, []byte(rendered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", path)
+	for _, want := range []string{"deployment.apps/tether-controller-manager", "clusterrole.rbac.authorization.k8s.io/tether-manager-role",
+		"persistentvolumeclaim/tether-store", "customresourcedefinition.apiextensions.k8s.io/integrations.integrations.tether.io"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl apply did not apply %s:\n%s", want, out)
+		}
+	}
+}

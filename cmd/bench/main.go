@@ -2,6 +2,7 @@
 //
 //	bench engine    [-orders N]            engine orders/s vs the store's ceiling
 //	bench ratelimit [-orders N] [-plan P]  a paged backfill at a Shopify plan's bucket vs what it allows
+//	bench amazon    [-orders N]            an Amazon backfill at the documented getOrderItems bucket vs what it allows
 //	bench bulk      [-orders N]            bulk operation vs paged backfill
 //	bench scale     [-integrations N] [-idle D]  N Integrations on a real API server: convergence, RSS, API calls
 //	bench memory    -endpoint URL [-token T]  a large backfill from bin/sandbox in another process: RSS as orders grow
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
+	_ "github.com/tether/integration-operator/connectors/all"
 	"github.com/tether/integration-operator/connectors/shopify"
 	"github.com/tether/integration-operator/internal/bench"
 )
@@ -92,6 +94,14 @@ func main() {
 			fail(err)
 		}
 		fmt.Print(r)
+	}
+	if run["amazon"] {
+		r, err := bench.AmazonOrders(ctx, or(*orders, 90))
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("amazon (getOrderItems 0.5/s, burst 30): %d orders in %.1fs = %.2f orders/s; the bucket allows %.2f orders/s (%.0fs); efficiency %.2f; %d requests, %d throttled\n",
+			r.Orders, r.Seconds, r.OrdersPerSec, r.CeilingPerSec, r.CeilingSeconds, r.Efficiency, r.Requests, r.ThrottledRequests)
 	}
 	if run["bulk"] {
 		r, err := bench.Bulk(ctx, or(*orders, 100000))
