@@ -7,6 +7,7 @@ package connectors
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -175,4 +176,28 @@ func (p Platform) Supports(e Entity) bool {
 		}
 	}
 	return false
+}
+
+// EncodeResume writes a connector's resume state as the opaque Page.Resume string (JSON).
+func EncodeResume(state any) string {
+	b, err := json.Marshal(state)
+	if err != nil {
+		panic(fmt.Sprintf("connectors: resume state %T does not encode: %v", state, err))
+	}
+	return string(b)
+}
+
+// DecodeResume reads the resume state EncodeResume wrote, or returns nil when req.Resume is empty or
+// unreadable (a checkpoint from another version, say): the read then starts over from req.Since, which the
+// store's upserts make harmless.
+func DecodeResume[T any](log logr.Logger, req ReadRequest) *T {
+	if req.Resume == "" {
+		return nil
+	}
+	var state T
+	if err := json.Unmarshal([]byte(req.Resume), &state); err != nil {
+		log.Info("ignoring an unreadable resume token; reading from since", "entity", req.Entity, "error", err.Error())
+		return nil
+	}
+	return &state
 }

@@ -202,10 +202,7 @@ type resumeToken struct {
 	Seen map[string]int64 `json:"seen,omitempty"`
 }
 
-func (t resumeToken) String() string {
-	b, _ := json.Marshal(t)
-	return string(b)
-}
+func (t resumeToken) String() string { return connectors.EncodeResume(t) }
 
 func pageSize(n, max int) int {
 	if n <= 0 || n > max {

@@ -183,10 +183,7 @@ type resumeState struct {
 	Limit     int       `json:"limit,omitempty"`
 }
 
-func (r resumeState) String() string {
-	b, _ := json.Marshal(r)
-	return string(b)
-}
+func (r resumeState) String() string { return connectors.EncodeResume(r) }
 
 // Read reads one entity from req.Since, or continues the read req.Resume describes.
 func (c *Connector) Read(ctx context.Context, req connectors.ReadRequest, emit connectors.EmitFunc) error {

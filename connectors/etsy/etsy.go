@@ -2,7 +2,6 @@ package etsy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -199,10 +198,7 @@ type resumeState struct {
 	Last    int64     `json:"last,omitempty"`
 }
 
-func (r resumeState) String() string {
-	b, _ := json.Marshal(r)
-	return string(b)
-}
+func (r resumeState) String() string { return connectors.EncodeResume(r) }
 
 const (
 	phaseModified = "modified"
@@ -212,15 +208,7 @@ const (
 
 // Read reads one entity from req.Since, or continues the read req.Resume describes.
 func (c *Connector) Read(ctx context.Context, req connectors.ReadRequest, emit connectors.EmitFunc) error {
-	var tok *resumeState
-	if req.Resume != "" {
-		var r resumeState
-		if err := json.Unmarshal([]byte(req.Resume), &r); err != nil {
-			c.log.Info("ignoring an unreadable resume token; reading from since", "entity", req.Entity, "error", err.Error())
-		} else {
-			tok = &r
-		}
-	}
+	tok := connectors.DecodeResume[resumeState](c.log, req)
 	switch req.Entity {
 	case v1alpha1.DataOrders:
 		return c.readReceipts(ctx, req.Since, tok, emit)

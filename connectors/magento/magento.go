@@ -227,10 +227,7 @@ type resumeState struct {
 	Page    int    `json:"page,omitempty"`
 }
 
-func (r resumeState) String() string {
-	b, _ := json.Marshal(r)
-	return string(b)
-}
+func (r resumeState) String() string { return connectors.EncodeResume(r) }
 
 // Read reads one entity from req.Since, or continues the read req.Resume describes.
 func (c *Connector) Read(ctx context.Context, req connectors.ReadRequest, emit connectors.EmitFunc) error {

@@ -8,7 +8,6 @@ package shopify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -161,22 +160,11 @@ type resumeState struct {
 	Offset   int64     `json:"offset"`
 }
 
-func (r resumeState) String() string {
-	b, _ := json.Marshal(r)
-	return string(b)
-}
+func (r resumeState) String() string { return connectors.EncodeResume(r) }
 
 // Read reads one entity from req.Since, or continues the read req.Resume describes.
 func (c *Connector) Read(ctx context.Context, req connectors.ReadRequest, emit connectors.EmitFunc) error {
-	var tok *resumeState
-	if req.Resume != "" {
-		var r resumeState
-		if err := json.Unmarshal([]byte(req.Resume), &r); err != nil {
-			c.log.Info("ignoring an unreadable resume token; reading from since", "entity", req.Entity, "error", err.Error())
-		} else {
-			tok = &r
-		}
-	}
+	tok := connectors.DecodeResume[resumeState](c.log, req)
 	switch req.Entity {
 	case v1alpha1.DataOrders:
 		return c.readBulkable(ctx, ordersSpec, req, tok, emit)

@@ -191,10 +191,7 @@ type resumeToken struct {
 	Seen   []int64 `json:"seen,omitempty"`
 }
 
-func (t resumeToken) String() string {
-	b, _ := json.Marshal(t)
-	return string(b)
-}
+func (t resumeToken) String() string { return connectors.EncodeResume(t) }
 
 // startToken is where a read starts: the Resume token when it is readable and for this entity, else Since
 // (inventory is read in full every run: stock changes made by orders do not reliably move date_modified).
