@@ -58,8 +58,8 @@ func main() {
 			if bulk {
 				how = "bulk operation"
 			}
-			fmt.Printf("engine (%s): %d orders (%d lines) in %.2fs = %.0f orders/s; store ceiling %.0f orders/s (%.2fs); ratio %.2f\n",
-				how, r.Orders, r.Lines, r.EngineSeconds, r.EngineOrdersPerSec, r.StoreOrdersPerSec, r.StoreSeconds, r.Ratio)
+			fmt.Printf("engine (%s): %d orders (%d lines) in %.2fs = %.0f orders/s end to end; the same pages from memory %.0f orders/s; store ceiling %.0f orders/s; ratios %.2f end to end, %.2f from memory\n",
+				how, r.Orders, r.Lines, r.EngineSeconds, r.EngineOrdersPerSec, r.PipelineOrdersPerSec, r.StoreOrdersPerSec, r.Ratio, r.PipelineRatio)
 		}
 	}
 	if run["ratelimit"] {
