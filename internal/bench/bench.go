@@ -104,8 +104,8 @@ type EngineResult struct {
 	PipelineSeconds      float64
 	PipelineOrdersPerSec float64
 	PipelineRatio        float64
-	StoreSeconds       float64
-	StoreOrdersPerSec  float64
+	StoreSeconds         float64
+	StoreOrdersPerSec    float64
 	// Ratio is the engine's rate divided by the store's ceiling.
 	Ratio float64
 }
