@@ -180,7 +180,7 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if running, progress := r.pool.Running(key); running {
 		// The pool wakes us when the run ends; until then refresh the counters now and then.
 		if r.generationPending(obj) {
-			conditions.MarkProgressing(obj, v1alpha1.ReasonProgressing, fmt.Sprintf("Connecting to %s and running the first sync", obj.Spec.Platform))
+			conditions.MarkProgressing(obj, v1alpha1.ReasonProgressing, fmt.Sprintf("Connecting to %s and syncing this generation", obj.Spec.Platform))
 		}
 		r.showProgress(obj, progress)
 		return ctrl.Result{RequeueAfter: progressInterval}, nil
@@ -203,7 +203,7 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 
 	if trigger == TriggerSpec {
-		conditions.MarkProgressing(obj, v1alpha1.ReasonProgressing, fmt.Sprintf("Connecting to %s and running the first sync", obj.Spec.Platform))
+		conditions.MarkProgressing(obj, v1alpha1.ReasonProgressing, fmt.Sprintf("Connecting to %s and syncing this generation", obj.Spec.Platform))
 		if conditions.Get(obj, v1alpha1.ConditionConnected) == nil {
 			conditions.MarkConnectedUnknown(obj, v1alpha1.ReasonProgressing, "Checking the credentials")
 		}
