@@ -27,6 +27,7 @@ const waitLong = 90 * time.Second
 
 func createSecret(t *testing.T, ns, name string, data map[string]string) {
 	t.Helper()
+	secrets.remember(data)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, StringData: data}
 	if err := k8s.Create(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -397,6 +398,7 @@ func patchSpec(t *testing.T, ns, name string, change func(*v1alpha1.Integration)
 
 func setSecret(t *testing.T, ns, name string, data map[string]string) {
 	t.Helper()
+	secrets.remember(data)
 	s := &corev1.Secret{}
 	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, s); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,7 +55,12 @@ func runSuite(m *testing.M) int {
 		}
 		os.Setenv("KUBEBUILDER_ASSETS", assets)
 	}
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	// Everything is logged at debug level into the secret scan; stderr gets it too with TEST_DEBUG set.
+	var logOut io.Writer = secrets
+	if os.Getenv("TEST_DEBUG") != "" {
+		logOut = io.MultiWriter(secrets, os.Stderr)
+	}
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(logOut), zap.Level(zapcore.Level(-5))))
 
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
@@ -103,6 +109,18 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	leaks, err := secrets.scan(ctx, k8s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "controllers: secret scan:", err)
+		code = 1
+	}
+	for _, l := range leaks {
+		fmt.Fprintln(os.Stderr, "secret scan:", l)
+	}
+	fmt.Printf("secret scan: %d credential values looked for in the controllers' debug logs, events and statuses, %d found\n", len(secrets.values), len(leaks))
+	if len(leaks) > 0 {
+		code = 1
+	}
 	seen, violations := checker.result()
 	for _, v := range violations {
 		fmt.Fprintln(os.Stderr, "status conformance:", v)
@@ -149,13 +167,6 @@ func startManager(ctx context.Context, st store.Store, selector string) error {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func zapLevel() zapcore.Level {
-	if os.Getenv("TEST_DEBUG") != "" {
-		return -2
-	}
-	return 1
-}
 
 // newNamespace creates a namespace for one test.
 func newNamespace(t *testing.T) string {
