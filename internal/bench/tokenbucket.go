@@ -12,6 +12,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/amazon"
 )
 
 // BucketResult says how close a backfill came to what a per-operation token bucket allows.
@@ -51,8 +52,7 @@ func (s *statusCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // AmazonOrders backfills orders from the Amazon sandbox at the documented SP-API limits. The binding limit is
-// getOrderItems, one call per order at 0.5 per second after a burst of 30, so the ceiling for n orders is
-// (n - 30) / 0.5 seconds.
+// getOrderItems, one call per order: after its burst, the ceiling for n orders is (n - burst) / rate seconds.
 func AmazonOrders(ctx context.Context, orders int) (BucketResult, error) {
 	r := BucketResult{Platform: v1alpha1.PlatformAmazon}
 	p, ok := connectors.Lookup(v1alpha1.PlatformAmazon)
@@ -80,7 +80,8 @@ func AmazonOrders(ctx context.Context, orders int) (BucketResult, error) {
 	r.Seconds = time.Since(start).Seconds()
 	r.Requests, r.ThrottledRequests = counter.requests.Load(), counter.throttled.Load()
 	r.OrdersPerSec = float64(r.Orders) / r.Seconds
-	r.CeilingSeconds = max(0, float64(r.Orders-30)) / 0.5
+	items := amazon.DefaultRates()[amazon.OpGetOrderItems]
+	r.CeilingSeconds = max(0, float64(r.Orders-items.Burst)) / items.PerSecond
 	if r.CeilingSeconds > 0 {
 		r.CeilingPerSec = float64(r.Orders) / r.CeilingSeconds
 		r.Efficiency = r.CeilingSeconds / r.Seconds
