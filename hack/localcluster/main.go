@@ -10,46 +10,29 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"github.com/tether/integration-operator/internal/controlplane"
 )
 
 func main() {
 	kubeconfig := flag.String("kubeconfig-out", "tmp/demo/kubeconfig", "Where to write the admin kubeconfig.")
-	crds := flag.String("crds", "config/crd/bases", "Directory of CRDs to install.")
+	root := flag.String("root", ".", "The project's root folder (CRDs in config/crd/bases, binaries in bin/k8s).")
 	flag.Parse()
 
-	env := &envtest.Environment{CRDDirectoryPaths: []string{*crds}, ErrorIfCRDPathMissing: true}
-	if _, err := env.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "localcluster: start control plane:", err)
+	abs, err := filepath.Abs(*root)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localcluster:", err)
 		os.Exit(1)
 	}
-	code := 0
-	if err := writeKubeconfig(env, *kubeconfig); err != nil {
+	cp, err := controlplane.Start(abs, *kubeconfig)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "localcluster:", err)
-		code = 1
-	} else {
-		fmt.Printf("localcluster: API server at %s, kubeconfig %s\n", env.Config.Host, *kubeconfig)
-		stop := make(chan os.Signal, 1)
-		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-		<-stop
+		os.Exit(1)
 	}
-	if err := env.Stop(); err != nil {
+	fmt.Printf("localcluster: API server at %s, kubeconfig %s\n", cp.Config.Host, *kubeconfig)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	if err := cp.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "localcluster: stop:", err)
 	}
-	os.Exit(code)
-}
-
-func writeKubeconfig(env *envtest.Environment, path string) error {
-	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return fmt.Errorf("add admin user: %w", err)
-	}
-	data, err := user.KubeConfig()
-	if err != nil {
-		return fmt.Errorf("kubeconfig: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, data, 0o600)
 }

@@ -16,13 +16,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/internal/controlplane"
 )
 
 // ScaleResult is what a manager process did with many Integrations on a real API server.
@@ -52,38 +49,16 @@ func Scale(ctx context.Context, root, assets string, n int, idle time.Duration) 
 	}
 	defer os.RemoveAll(dir)
 	manager := filepath.Join(dir, "manager")
-	build := exec.CommandContext(ctx, "go", "build", "-o", manager, "./cmd/manager")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return r, fmt.Errorf("build manager: %v: %s", err, out)
+	if err := controlplane.BuildManager(ctx, root, manager); err != nil {
+		return r, err
 	}
-
 	os.Setenv("KUBEBUILDER_ASSETS", assets)
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
-	if err != nil {
-		return r, fmt.Errorf("start control plane: %w", err)
-	}
-	defer env.Stop()
-	user, err := env.AddUser(envtest.User{Name: "manager", Groups: []string{"system:masters"}}, nil)
+	cp, err := controlplane.Start(root, filepath.Join(dir, "kubeconfig"))
 	if err != nil {
 		return r, err
 	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		return r, err
-	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		return r, err
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return r, err
-	}
+	defer cp.Stop()
+	c, kubeconfig := cp.Client, cp.Kubeconfig
 
 	p, _ := connectors.Lookup(v1alpha1.PlatformShopify)
 	sb := p.NewSandbox(connectors.SandboxOptions{Seed: 9, Orders: 5, Products: 3, Locations: 1, Unlimited: true, Fast: true})

@@ -19,15 +19,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 	_ "github.com/tether/integration-operator/connectors/all"
 	"github.com/tether/integration-operator/internal/conditions"
+	"github.com/tether/integration-operator/internal/controlplane"
 	"github.com/tether/integration-operator/internal/engine"
 	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/store"
@@ -45,9 +43,6 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		os.Setenv("KUBEBUILDER_ASSETS", filepath.Join(root, "bin", "k8s"))
-	}
 	var err error
 	workDir, err = os.MkdirTemp("", "tether-e2e-")
 	if err != nil {
@@ -57,42 +52,17 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(workDir)
 
 	managerBin = filepath.Join(workDir, "manager")
-	build := exec.Command("go", "build", "-o", managerBin, "./cmd/manager")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: build manager: %v\n%s", err, out)
+	if err := controlplane.BuildManager(context.Background(), root, managerBin); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-
-	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	cp, err := controlplane.Start(root, filepath.Join(workDir, "kubeconfig"))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: start control plane:", err)
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	defer env.Stop()
-	user, err := env.AddUser(envtest.User{Name: "manager", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	kubeconfig = filepath.Join(workDir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer cp.Stop()
+	kubeconfig, k8s = cp.Kubeconfig, cp.Client
 	return m.Run()
 }
 
