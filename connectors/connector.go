@@ -17,6 +17,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/tether/integration-operator/api/v1alpha1"
+	"github.com/tether/integration-operator/connectors/sandboxkit"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
@@ -78,6 +79,10 @@ type Config struct {
 	// HTTPClient is the client to use (timeouts set by the engine). Never nil.
 	HTTPClient *http.Client
 	Log        logr.Logger
+	// Tokens, when set, gives the account's OAuth token: for integrations connected with OAuth, and for API
+	// credentials that carry a refresh token (see OAuth.Seed). The connector takes its access token from it
+	// on every request and calls Renew when the platform rejects one; it never refreshes on its own.
+	Tokens Tokens
 	// PollInterval, when set, replaces the connector's wait between polls of asynchronous platform jobs
 	// (bulk operations, reports). Tests against sandboxes set it short.
 	PollInterval time.Duration
@@ -96,6 +101,8 @@ type Platform struct {
 	// MaxHistory is how far back the platform lets anyone read (Walmart 180 days of orders, eBay and Amazon
 	// two years); zero means no limit. A longer spec.sync.historicalData is clamped, and status says so.
 	MaxHistory time.Duration
+	// OAuth is the platform's authorization-code flow, or nil when it connects only with API credentials.
+	OAuth *OAuth
 	// New builds a connector for one account.
 	New func(cfg Config) (Connector, error)
 	// NewSandbox builds the platform's simulator, seeded with a realistic store. The tests, the demo and the
@@ -131,6 +138,23 @@ type Sandbox interface {
 	Requests() int64
 	// TouchOrders changes n existing orders, moving their modification time forward.
 	TouchOrders(n int)
+}
+
+// OAuthSandbox is implemented by the sandboxes of platforms with an OAuth flow: they include the platform's
+// authorization server (consent page, token endpoint with the platform's lifetimes and rotation, revocation
+// where the platform has it), served by the same handler.
+type OAuthSandbox interface {
+	Sandbox
+	// AppCredentials is the user's Secret data for an OAuth integration: the registered app's keys
+	// (Platform.OAuth.AppKeys).
+	AppCredentials() map[string][]byte
+	// RegisterRedirect registers the operator's callback URL with the app, as an admin does in the
+	// platform's developer console.
+	RegisterRedirect(callbackURL string)
+	// Login is the merchant's username and password on the consent page.
+	Login() (username, password string)
+	// Auth is the sandbox's authorization server, for tests to expire, revoke and count tokens.
+	Auth() *sandboxkit.AuthServer
 }
 
 var (
