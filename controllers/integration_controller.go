@@ -23,6 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -35,6 +37,7 @@ import (
 	"github.com/tether/integration-operator/internal/conditions"
 	"github.com/tether/integration-operator/internal/engine"
 	"github.com/tether/integration-operator/internal/mapping"
+	"github.com/tether/integration-operator/internal/oauth"
 	"github.com/tether/integration-operator/internal/store"
 )
 
@@ -73,10 +76,20 @@ type IntegrationReconciler struct {
 	Workers int
 	// HTTPClient is handed to connectors.
 	HTTPClient *http.Client
+	// Reader reads from the API server without the cache: the user's credentials Secrets, which the manager
+	// does not cache.
+	Reader client.Reader
+	// OAuth keeps tokens in the operator's Secrets and serves the connect flow; nil disables both (API
+	// credentials with refresh tokens are then refreshed in memory).
+	OAuth *oauth.Manager
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// RealtimeInterval is the polling period of Frequency Realtime (one minute when zero).
 	RealtimeInterval time.Duration
+
+	// secretMeta caches only the metadata of Secrets: enough to see a referenced Secret change, without
+	// holding other Secrets' data in memory.
+	secretMeta cache.Cache
 
 	pool    *engine.Pool
 	wake    chan event.GenericEvent
@@ -85,6 +98,9 @@ type IntegrationReconciler struct {
 	// blocked remembers, per integration, the inputs (generation, Secret and FieldMapping versions) under which
 	// a run failed for a reason retrying cannot fix, so it is retried only when one of them changes.
 	blocked sync.Map
+	// revokedWhy remembers, per integration, why its OAuth grant stopped working, for the message shown
+	// until it is connected again.
+	revokedWhy sync.Map
 }
 
 type pendingRun struct {
@@ -93,11 +109,12 @@ type pendingRun struct {
 	inputs    string
 }
 
-// +kubebuilder:rbac:groups=integrations.tether.io,resources=integrations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=integrations.tether.io,resources=integrations,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=integrations.tether.io,resources=integrations/finalizers,verbs=update
 // +kubebuilder:rbac:groups=integrations.tether.io,resources=integrations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=integrations.tether.io,resources=channels,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=integrations.tether.io,resources=fieldmappings,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 func (r *IntegrationReconciler) now() time.Time {
@@ -125,7 +142,17 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		r.pool.Forget(key)
-		return ctrl.Result{}, nil
+		r.revokedWhy.Delete(key)
+		return r.finalize(ctx, obj)
+	}
+	if r.OAuth != nil && mayKeepTokens(obj) && !controllerutil.ContainsFinalizer(obj, oauth.Finalizer) {
+		// Before any token is kept, make sure deleting the Integration revokes it.
+		if err := r.ensureFinalizer(ctx, obj); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: staleRequeue}, nil
+			}
+			return ctrl.Result{}, err
+		}
 	}
 
 	before := obj.DeepCopy()
@@ -151,6 +178,13 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		if !unchanged && result.RequeueAfter != staleRequeue {
 			r.recordTransition(before, obj)
+		}
+		if a := obj.Status.Authorization; a != nil && a.ConnectURLExpiresAt != nil && result.RequeueAfter != staleRequeue {
+			// Renew the connect link before it expires.
+			renew := max(a.ConnectURLExpiresAt.Sub(r.now())-linkRenewal+time.Second, time.Second)
+			if result.RequeueAfter == 0 || renew < result.RequeueAfter {
+				result.RequeueAfter = renew
+			}
 		}
 	}()
 
@@ -190,6 +224,15 @@ func (r *IntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err != nil {
 		var be *blockedError
 		if errors.As(err, &be) {
+			if be.authorize {
+				why := be.message
+				if v, ok := r.revokedWhy.Load(key); ok {
+					why = v.(string)
+				}
+				r.authorizationRequired(obj, why)
+				log.V(1).Info("integration waits for an admin to connect it")
+				return ctrl.Result{}, nil
+			}
 			be.apply(obj)
 			log.V(1).Info("integration blocked", "reason", be.reason, "message", be.message)
 			return ctrl.Result{}, nil
@@ -328,6 +371,7 @@ var preflightReasons = map[string]bool{
 	v1alpha1.ReasonFieldMappingNotFound: true,
 	v1alpha1.ReasonInvalidFieldMapping:  true,
 	v1alpha1.ReasonCredentialsNotFound:  true,
+	v1alpha1.ReasonAuthorizationRequired: true,
 }
 
 // blockedError is a problem with the Integration's inputs found before any call to the platform.
@@ -336,6 +380,8 @@ type blockedError struct {
 	// disconnected marks credentials problems; stalled marks problems only a change can fix. Neither means
 	// the integration waits for a dependency to appear.
 	disconnected, stalled bool
+	// authorize marks an OAuth integration waiting for an admin to connect it.
+	authorize bool
 }
 
 func (e *blockedError) Error() string { return e.message }
@@ -427,31 +473,48 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 			message: fmt.Sprintf("field mapping does not compile, nothing was synced: %v", err)}
 	}
 
-	// Credentials: the user's Secret, read only.
-	secret := &corev1.Secret{}
+	// Credentials: the user's Secret, read only, straight from the API server.
 	secretName := obj.Spec.Auth.SecretRef.Name
-	if err := r.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: secretName}, secret); err != nil {
+	secret, err := r.userSecret(ctx, obj)
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return job, "", &blockedError{reason: v1alpha1.ReasonCredentialsNotFound, disconnected: true,
 				message: fmt.Sprintf("spec.auth.secretRef: Secret %q not found in namespace %s", secretName, obj.Namespace)}
 		}
 		return job, "", err
 	}
-	var missing []string
-	for _, k := range platform.CredentialKeys {
-		if len(secret.Data[k]) == 0 {
-			missing = append(missing, k)
-		}
+	keys := platform.CredentialKeys
+	if obj.Spec.Auth.Type == v1alpha1.AuthOAuth && platform.OAuth != nil {
+		keys = platform.OAuth.AppKeys
 	}
-	if len(missing) > 0 {
+	if missing := missingKeys(secret.Data, keys); len(missing) > 0 {
 		return job, "", &blockedError{reason: v1alpha1.ReasonCredentialsNotFound, disconnected: true,
-			message: fmt.Sprintf("spec.auth.secretRef: Secret %q has no %s; add the key(s) %s needs",
-				secretName, strings.Join(missing, ", "), obj.Spec.Platform)}
+			message: fmt.Sprintf("spec.auth.secretRef: Secret %q has no %s; add the key(s) %s needs for auth type %s",
+				secretName, strings.Join(missing, ", "), obj.Spec.Platform, authType(obj))}
+	}
+
+	var tokens connectors.Tokens
+	tokenVersion := ""
+	if r.OAuth != nil && oauth.Kept(obj, platform, secret.Data) {
+		tokens, tokenVersion, err = r.OAuth.Tokens(ctx, ctrl.LoggerFrom(ctx), obj, platform, secret.Data)
+		switch {
+		case errors.Is(err, oauth.ErrAuthorizationRequired):
+			return job, "", &blockedError{reason: v1alpha1.ReasonAuthorizationRequired, authorize: true,
+				message: fmt.Sprintf("The %s account is not connected yet", obj.Spec.Platform)}
+		case errors.Is(err, oauth.ErrNotOwned):
+			return job, "", &blockedError{reason: v1alpha1.ReasonInvalidConfiguration, stalled: true, message: err.Error()}
+		case err != nil:
+			return job, "", err
+		}
+		r.showConnected(obj)
+	} else {
+		obj.Status.Authorization = nil
 	}
 
 	conn, err := platform.New(connectors.Config{
 		Connection:  obj.ConnectionOrEmpty(),
 		Credentials: secret.Data,
+		Tokens:      tokens,
 		HTTPClient:  r.HTTPClient,
 		Log:         ctrl.LoggerFrom(ctx).WithName(string(obj.Spec.Platform)),
 	})
@@ -477,7 +540,7 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 	if obj.Spec.Deduplication != nil {
 		job.SKUKey = obj.Spec.Deduplication.SKUKey
 	}
-	inputs := fmt.Sprintf("%d/%s/%s", obj.Generation, secret.ResourceVersion, mappingVersion)
+	inputs := fmt.Sprintf("%d/%s/%s/%s", obj.Generation, secret.ResourceVersion, mappingVersion, tokenVersion)
 	return job, inputs, nil
 }
 
@@ -572,6 +635,7 @@ func (r *IntegrationReconciler) observeRun(ctx context.Context, obj *v1alpha1.In
 
 	switch {
 	case res.Err == nil:
+		r.revokedWhy.Delete(key)
 		obj.Status.LastSyncTime = run.CompletionTime
 		conditions.MarkConnected(obj, true, v1alpha1.ReasonConnected, fmt.Sprintf("%s accepted the credentials", obj.Spec.Platform))
 		conditions.MarkReady(obj, v1alpha1.ReasonConnected, fmt.Sprintf("Synced %d records (%d written, %d unchanged)", read, written, skipped))
@@ -585,6 +649,18 @@ func (r *IntegrationReconciler) observeRun(ctx context.Context, obj *v1alpha1.In
 		class, reason := connectors.Classify(res.Err)
 		switch class {
 		case connectors.ClassAuth:
+			if obj.Spec.Auth.Type == v1alpha1.AuthOAuth && r.OAuth != nil &&
+				(reason == v1alpha1.ReasonTokenRevoked || reason == v1alpha1.ReasonAuthorizationRequired) {
+				// The grant is dead (revoked, expired, or rotated away): drop it and ask for a new connection.
+				why := fmt.Sprintf("%s no longer accepts the connection (%s)", obj.Spec.Platform, res.Err)
+				r.revokedWhy.Store(key, why)
+				if err := r.OAuth.Secrets.Delete(ctx, obj); err != nil {
+					ctrl.LoggerFrom(ctx).Error(err, "delete the token Secret of a revoked grant")
+				}
+				r.OAuth.Keepers.Forget(obj.UID)
+				r.authorizationRequired(obj, why)
+				break
+			}
 			conditions.MarkConnected(obj, false, reason, res.Err.Error())
 			conditions.MarkStalled(obj, reason, fmt.Sprintf("%s rejected the credentials in Secret %q; update the Secret: %v",
 				obj.Spec.Platform, obj.Spec.Auth.SecretRef.Name, res.Err))
@@ -673,6 +749,14 @@ func (r *IntegrationReconciler) recordTransition(before, after *v1alpha1.Integra
 func (r *IntegrationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	r.ctx = ctx
 	r.wake = make(chan event.GenericEvent, 1024)
+	if r.Reader == nil {
+		r.Reader = mgr.GetAPIReader()
+	}
+	meta, err := newSecretMetadataCache(mgr)
+	if err != nil {
+		return err
+	}
+	r.secretMeta = meta
 	r.pool = engine.NewPool(r.Workers, func(key string) {
 		ns, name, _ := strings.Cut(key, "/")
 		obj := &v1alpha1.Integration{}
@@ -701,7 +785,9 @@ func (r *IntegrationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Integration{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Secret{}, r.requeueBy(indexSecret), builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Integration{}, handler.OnlyControllerOwner()),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		WatchesRawSource(source.Kind(r.secretMeta, secretMetadata(), r.requeueSecretRefs(), predicate.TypedResourceVersionChangedPredicate[*metav1.PartialObjectMetadata]{})).
 		Watches(&v1alpha1.FieldMapping{}, r.requeueBy(indexFieldMapping), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.Channel{}, r.requeueBy(indexChannel), builder.WithPredicates(predicate.Funcs{
 			UpdateFunc: func(event.UpdateEvent) bool { return false },
@@ -714,15 +800,20 @@ func (r *IntegrationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 // requeueBy maps an object to the Integrations that refer to it through the index.
 func (r *IntegrationReconciler) requeueBy(index string) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
-		list := &v1alpha1.IntegrationList{}
-		if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
-			logr.FromContextOrDiscard(ctx).Error(err, "list integrations", "index", index)
-			return nil
-		}
-		reqs := make([]ctrl.Request, 0, len(list.Items))
-		for _, it := range list.Items {
-			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&it)})
-		}
-		return reqs
+		return r.integrationsBy(ctx, index, o.GetNamespace(), o.GetName())
 	})
+}
+
+// integrationsBy lists the Integrations in namespace whose index value is name.
+func (r *IntegrationReconciler) integrationsBy(ctx context.Context, index, namespace, name string) []ctrl.Request {
+	list := &v1alpha1.IntegrationList{}
+	if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingFields{index: name}); err != nil {
+		logr.FromContextOrDiscard(ctx).Error(err, "list integrations", "index", index)
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(list.Items))
+	for _, it := range list.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&it)})
+	}
+	return reqs
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -40,6 +42,8 @@ var (
 	testEnv   *envtest.Environment
 	testStore store.Store
 	cfg       *rest.Config
+	// oauthURL is the external URL of the suite manager's OAuth endpoint.
+	oauthURL string
 )
 
 func TestMain(m *testing.M) {
@@ -148,14 +152,23 @@ func startManager(ctx context.Context, st store.Store, selector string) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Cache:      cache.Options{ByObject: map[client.Object]cache.ByObject{&v1alpha1.Integration{}: {Label: sel}}},
+		Cache:      CacheOptions(cache.Options{ByObject: map[client.Object]cache.ByObject{&v1alpha1.Integration{}: {Label: sel}}}),
 		Controller: config.Controller{SkipNameValidation: ptr(true)},
 	})
 	if err != nil {
 		return fmt.Errorf("new manager: %w", err)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	external := "http://" + ln.Addr().String() + "/tether"
+	if oauthURL == "" {
+		oauthURL = external
+	}
 	if err := Setup(ctx, mgr, Options{Store: st, Workers: 4, HTTPClient: &http.Client{Timeout: 20 * time.Second},
-		RealtimeInterval: 2 * time.Second}); err != nil {
+		RealtimeInterval: 2 * time.Second, OAuth: OAuthOptions{ExternalURL: external, Listener: ln,
+			KeySecret: types.NamespacedName{Namespace: "default", Name: "tether-oauth-key"}}}); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	go func() {

@@ -29,6 +29,8 @@ const (
 	ReasonMappingFailed         = "MappingFailed"
 	ReasonCredentialsNotFound   = "CredentialsNotFound"
 	ReasonTokenRevoked          = "TokenRevoked"
+	// ReasonAuthorizationRequired: an OAuth integration waits for an admin to open status.authorization.connectURL.
+	ReasonAuthorizationRequired = "AuthorizationRequired"
 	ReasonUnauthorized          = "Unauthorized"
 	ReasonRetryTimeoutExceeded  = "RetryTimeoutExceeded"
 	ReasonUnsupportedPlatform   = "UnsupportedPlatform"

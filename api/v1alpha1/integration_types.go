@@ -226,6 +226,7 @@ type Deduplication struct {
 // +kubebuilder:validation:XValidation:rule="self.platform != 'QuickBooks' || (has(self.connection) && has(self.connection.realmID))",message="connection.realmID is required for platform QuickBooks",fieldPath=".connection.realmID"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'Xero' || (has(self.connection) && has(self.connection.tenantID))",message="connection.tenantID is required for platform Xero",fieldPath=".connection.tenantID"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'NetSuite' || (has(self.connection) && has(self.connection.accountID))",message="connection.accountID is required for platform NetSuite",fieldPath=".connection.accountID"
+// +kubebuilder:validation:XValidation:rule="self.auth.type != 'OAuth' || self.platform in ['Shopify', 'BigCommerce', 'Amazon', 'eBay', 'Etsy', 'QuickBooks', 'Xero', 'NetSuite', 'ShipBob']",message="auth.type OAuth is for platforms that connect in the browser (Shopify, BigCommerce, Amazon, eBay, Etsy, QuickBooks, Xero, NetSuite, ShipBob); use APICredentials for this platform",fieldPath=".auth.type"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'Custom' || (has(self.connection) && has(self.connection.endpoint))",message="connection.endpoint is required for platform Custom",fieldPath=".connection.endpoint"
 type IntegrationSpec struct {
 	// Platform is the external system. It cannot change: create a new Integration to connect another platform.
@@ -322,6 +323,26 @@ type SyncRun struct {
 	Message string `json:"message,omitempty"`
 }
 
+// AuthorizationStatus is where an integration's OAuth connection stands. No token appears here: tokens live
+// in the Secret named by TokenSecretName.
+type AuthorizationStatus struct {
+	// ConnectURL is the link an admin opens in a browser to connect the account (log in at the platform and
+	// authorize Tether). It is set while the integration waits for that, and is signed for this Integration
+	// and generation; it expires at ConnectURLExpiresAt and is renewed before then.
+	// +optional
+	ConnectURL string `json:"connectURL,omitempty"`
+	// ConnectURLExpiresAt is when ConnectURL stops working.
+	// +optional
+	ConnectURLExpiresAt *metav1.Time `json:"connectURLExpiresAt,omitempty"`
+	// RedirectURI is the operator's callback URL: register it with the app at the platform.
+	// +optional
+	RedirectURI string `json:"redirectURI,omitempty"`
+	// TokenSecretName is the Secret, owned by the operator in the Integration's namespace, that holds the
+	// account's tokens.
+	// +optional
+	TokenSecretName string `json:"tokenSecretName,omitempty"`
+}
+
 // IntegrationStatus is what the operator observed.
 type IntegrationStatus struct {
 	// ObservedGeneration is the last generation the operator fully handled: acknowledged only when Ready or
@@ -357,6 +378,9 @@ type IntegrationStatus struct {
 	// +listMapKey=entity
 	// +optional
 	Progress []EntityProgress `json:"progress,omitempty"`
+	// Authorization is where the OAuth connection stands, for integrations whose tokens the operator keeps.
+	// +optional
+	Authorization *AuthorizationStatus `json:"authorization,omitempty"`
 	// Runs are the most recent sync runs, newest first (at most five).
 	// +kubebuilder:validation:MaxItems=5
 	// +optional

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -30,6 +33,7 @@ type options struct {
 	leaseDuration, renewDeadline, retryPeriod                 time.Duration
 	workers                                                   int
 	realtime, httpTimeout                                     time.Duration
+	oauthAddr, oauthURL, oauthKeySecret                       string
 }
 
 func main() {
@@ -45,6 +49,11 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 4, "How many syncs run at once.")
 	flag.DurationVar(&o.realtime, "realtime-interval", time.Minute, "Polling period of integrations with frequency Realtime.")
 	flag.DurationVar(&o.httpTimeout, "http-timeout", 60*time.Second, "Timeout of each request to a platform.")
+	flag.StringVar(&o.oauthAddr, "oauth-bind-address", ":8082", "Address the OAuth connect endpoint binds to.")
+	flag.StringVar(&o.oauthURL, "oauth-external-url", "", "Base URL browsers reach the OAuth endpoint at, for example https://tether.example.com; "+
+		"register <url>/oauth/callback at each platform. Empty disables connecting integrations with OAuth.")
+	flag.StringVar(&o.oauthKeySecret, "oauth-key-secret", "", "namespace/name of the Secret holding the key that signs connect links "+
+		"(created when missing; default: tether-oauth-key in the pod's namespace).")
 	zo := zap.Options{}
 	zo.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -67,8 +76,13 @@ func run(ctx context.Context, o options) error {
 	}
 	defer st.Close()
 
+	keySecret, err := keySecretName(o.oauthKeySecret)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
+		Cache:                   controllers.CacheOptions(cache.Options{}),
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
@@ -88,6 +102,7 @@ func run(ctx context.Context, o options) error {
 		Workers:          o.workers,
 		HTTPClient:       &http.Client{Timeout: o.httpTimeout},
 		RealtimeInterval: o.realtime,
+		OAuth:            controllers.OAuthOptions{ExternalURL: o.oauthURL, BindAddress: o.oauthAddr, KeySecret: keySecret},
 	}); err != nil {
 		return err
 	}
@@ -101,4 +116,25 @@ func run(ctx context.Context, o options) error {
 	}
 	ctrl.Log.WithName("setup").Info("starting manager", "store", o.storeDSN, "workers", o.workers, "leaderElect", o.leaderElect)
 	return mgr.Start(ctx)
+}
+
+// keySecretName parses --oauth-key-secret, defaulting to tether-oauth-key in the pod's namespace.
+func keySecretName(flagValue string) (types.NamespacedName, error) {
+	if flagValue != "" {
+		ns, name, ok := strings.Cut(flagValue, "/")
+		if !ok || ns == "" || name == "" {
+			return types.NamespacedName{}, fmt.Errorf("--oauth-key-secret must be namespace/name, not %q", flagValue)
+		}
+		return types.NamespacedName{Namespace: ns, Name: name}, nil
+	}
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+			ns = strings.TrimSpace(string(b))
+		}
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return types.NamespacedName{Namespace: ns, Name: "tether-oauth-key"}, nil
 }

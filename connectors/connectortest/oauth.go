@@ -90,23 +90,11 @@ func (f *OAuthFlow) Authorize(t testing.TB, endpoint string) Callback {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("authorize page answered HTTP %d: %s", resp.StatusCode, page)
 	}
-	form := url.Values{}
-	for _, m := range hiddenField.FindAllStringSubmatch(page, -1) {
-		form.Add(htmlUnescape(m[1]), htmlUnescape(m[2]))
-	}
 	user, pass := f.Sandbox.Login()
 	if f.Password != "" {
 		pass = f.Password
 	}
-	form.Set("username", user)
-	form.Set("password", pass)
-	if f.Deny {
-		form.Set("deny", "1")
-	} else {
-		form.Set("authorize", "1")
-	}
-	action := resp.Request.URL.String()
-	resp, err = browser.PostForm(action, form)
+	resp, err = SubmitConsent(browser, resp.Request.URL.String(), page, user, pass, f.Deny)
 	if err != nil {
 		t.Fatalf("submit the consent form: %v", err)
 	}
@@ -140,6 +128,27 @@ func (f *OAuthFlow) Connect(t testing.TB, endpoint string) connectors.Token {
 	}
 	return tok
 }
+
+// SubmitConsent fills in a sandbox consent page (the form sandboxkit.AuthServer.Consent renders) the way a
+// browser would: the page's hidden fields, the login, and Authorize or Deny, posted back to pageURL with
+// browser (whose cookie jar and redirect policy apply).
+func SubmitConsent(browser *http.Client, pageURL, page, username, password string, deny bool) (*http.Response, error) {
+	form := url.Values{}
+	for _, m := range hiddenField.FindAllStringSubmatch(page, -1) {
+		form.Add(htmlUnescape(m[1]), htmlUnescape(m[2]))
+	}
+	form.Set("username", username)
+	form.Set("password", password)
+	if deny {
+		form.Set("deny", "1")
+	} else {
+		form.Set("authorize", "1")
+	}
+	return browser.PostForm(pageURL, form)
+}
+
+// ReadPage reads and closes a response body (at most 1 MiB).
+func ReadPage(resp *http.Response) string { return readBody(resp) }
 
 // Config is a connector Config for the OAuth token: Tokens is a Keeper over a memory store holding tok.
 func (f *OAuthFlow) Config(tok connectors.Token) (connectors.Config, *connectors.Keeper) {
