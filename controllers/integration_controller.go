@@ -24,8 +24,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -365,12 +365,12 @@ func (r *IntegrationReconciler) retryTime(obj *v1alpha1.Integration) time.Time {
 
 // preflightReasons are the Ready reasons set by problems prepare finds before any call to the platform.
 var preflightReasons = map[string]bool{
-	v1alpha1.ReasonUnsupportedPlatform:  true,
-	v1alpha1.ReasonInvalidConfiguration: true,
-	v1alpha1.ReasonChannelNotFound:      true,
-	v1alpha1.ReasonFieldMappingNotFound: true,
-	v1alpha1.ReasonInvalidFieldMapping:  true,
-	v1alpha1.ReasonCredentialsNotFound:  true,
+	v1alpha1.ReasonUnsupportedPlatform:   true,
+	v1alpha1.ReasonInvalidConfiguration:  true,
+	v1alpha1.ReasonChannelNotFound:       true,
+	v1alpha1.ReasonFieldMappingNotFound:  true,
+	v1alpha1.ReasonInvalidFieldMapping:   true,
+	v1alpha1.ReasonCredentialsNotFound:   true,
 	v1alpha1.ReasonAuthorizationRequired: true,
 }
 
