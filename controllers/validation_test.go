@@ -51,9 +51,11 @@ spec: {platform: Amazon, connection: {region: NA}, auth: {secretRef: {name: c}}}
 		{"amazon region unknown", `kind: Integration
 spec: {platform: Amazon, connection: {region: US, marketplaceIDs: [ATVPDKIKX0DER]}, auth: {secretRef: {name: c}}}`, []string{"spec.connection.region", "Unsupported value"}},
 		{"quickbooks without realmID", `kind: Integration
-spec: {platform: QuickBooks, auth: {type: OAuth, secretRef: {name: c}}}`, []string{"spec.connection.realmID", "required for platform QuickBooks"}},
+spec: {platform: QuickBooks, auth: {type: APICredentials, secretRef: {name: c}}}`, []string{"spec.connection.realmID", "required for platform QuickBooks"}},
 		{"xero without tenantID", `kind: Integration
-spec: {platform: Xero, auth: {type: OAuth, secretRef: {name: c}}}`, []string{"spec.connection.tenantID", "required for platform Xero"}},
+spec: {platform: Xero, auth: {type: APICredentials, secretRef: {name: c}}}`, []string{"spec.connection.tenantID", "required for platform Xero"}},
+		{"oauth for a platform without a connect flow", `kind: Integration
+spec: {platform: WooCommerce, connection: {storeURL: "https://shop.example.com"}, auth: {type: OAuth, secretRef: {name: c}}}`, []string{"spec.auth.type", "use APICredentials for this platform"}},
 		{"netsuite without accountID", `kind: Integration
 spec: {platform: NetSuite, auth: {secretRef: {name: c}}}`, []string{"spec.connection.accountID", "required for platform NetSuite"}},
 		{"custom without endpoint", `kind: Integration

@@ -121,11 +121,13 @@ type Connection struct {
 	// +listType=set
 	// +optional
 	MarketplaceIDs []string `json:"marketplaceIDs,omitempty"`
-	// RealmID is the QuickBooks company ID. Required for QuickBooks.
+	// RealmID is the QuickBooks company ID. Required for QuickBooks with API credentials; with OAuth the
+	// connect flow reports it, and when set here the connected company must be this one.
 	// +kubebuilder:validation:Pattern=`^[0-9]{1,32}$`
 	// +optional
 	RealmID string `json:"realmID,omitempty"`
-	// TenantID is the Xero organisation's tenant ID. Required for Xero.
+	// TenantID is the Xero organisation's tenant ID. Required for Xero with API credentials; with OAuth the
+	// connect flow finds it, and when set here the connected organisation must be this one.
 	// +kubebuilder:validation:Pattern=`^[0-9a-fA-F-]{36}$`
 	// +optional
 	TenantID string `json:"tenantID,omitempty"`
@@ -223,8 +225,8 @@ type Deduplication struct {
 // +kubebuilder:validation:XValidation:rule="!(self.platform in ['WooCommerce', 'Magento']) || (has(self.connection) && has(self.connection.storeURL))",message="connection.storeURL is required for platforms WooCommerce and Magento",fieldPath=".connection.storeURL"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'BigCommerce' || (has(self.connection) && has(self.connection.storeHash))",message="connection.storeHash is required for platform BigCommerce",fieldPath=".connection.storeHash"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'Amazon' || (has(self.connection) && has(self.connection.region) && has(self.connection.marketplaceIDs) && size(self.connection.marketplaceIDs) > 0)",message="connection.region and connection.marketplaceIDs are required for platform Amazon",fieldPath=".connection"
-// +kubebuilder:validation:XValidation:rule="self.platform != 'QuickBooks' || (has(self.connection) && has(self.connection.realmID))",message="connection.realmID is required for platform QuickBooks",fieldPath=".connection.realmID"
-// +kubebuilder:validation:XValidation:rule="self.platform != 'Xero' || (has(self.connection) && has(self.connection.tenantID))",message="connection.tenantID is required for platform Xero",fieldPath=".connection.tenantID"
+// +kubebuilder:validation:XValidation:rule="self.platform != 'QuickBooks' || self.auth.type == 'OAuth' || (has(self.connection) && has(self.connection.realmID))",message="connection.realmID is required for platform QuickBooks with API credentials (with OAuth it comes from the connect flow)",fieldPath=".connection.realmID"
+// +kubebuilder:validation:XValidation:rule="self.platform != 'Xero' || self.auth.type == 'OAuth' || (has(self.connection) && has(self.connection.tenantID))",message="connection.tenantID is required for platform Xero with API credentials (with OAuth it comes from the connect flow)",fieldPath=".connection.tenantID"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'NetSuite' || (has(self.connection) && has(self.connection.accountID))",message="connection.accountID is required for platform NetSuite",fieldPath=".connection.accountID"
 // +kubebuilder:validation:XValidation:rule="self.auth.type != 'OAuth' || self.platform in ['Shopify', 'BigCommerce', 'Amazon', 'eBay', 'Etsy', 'QuickBooks', 'Xero', 'NetSuite', 'ShipBob']",message="auth.type OAuth is for platforms that connect in the browser (Shopify, BigCommerce, Amazon, eBay, Etsy, QuickBooks, Xero, NetSuite, ShipBob); use APICredentials for this platform",fieldPath=".auth.type"
 // +kubebuilder:validation:XValidation:rule="self.platform != 'Custom' || (has(self.connection) && has(self.connection.endpoint))",message="connection.endpoint is required for platform Custom",fieldPath=".connection.endpoint"
