@@ -127,6 +127,12 @@ func (c *Connector) sleep(ctx context.Context, d time.Duration) error {
 	return kit.Sleep(ctx, d)
 }
 
+// oauthError is the OAuth error body of the token endpoint and of the API's 401s.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
 // tokenRejected marks a 401 from the API: the access token is expired or unknown.
 type tokenRejected struct{ oauthError }
 
@@ -145,11 +151,6 @@ func (c *Connector) checkResponse(resp *http.Response, body []byte) error {
 		return nil
 	}
 	path := resp.Request.URL.Path
-	if strings.HasSuffix(path, tokenPath) {
-		if err := tokenError(resp.StatusCode, body); err != nil {
-			return err
-		}
-	}
 	var ae apiError
 	_ = json.Unmarshal(body, &ae)
 	detail := ae.Error
@@ -175,18 +176,20 @@ func (c *Connector) checkResponse(resp *http.Response, body []byte) error {
 	return connectors.Terminal("RequestRejected", err)
 }
 
-// get sends a GET to the API path with the query and decodes the JSON answer into out. A 401 refreshes the
-// access token and tries once more.
+// get sends a GET to the API path with the query and decodes the JSON answer into out. The access token is
+// the Tokens' current one; a 401 has the Tokens renew it (one refresh however many requests saw the same
+// stale token) and tries once more.
 func (c *Connector) get(ctx context.Context, path string, q url.Values, out any) error {
 	u := c.apiBase + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	for attempt := 0; ; attempt++ {
-		token, err := c.accessToken(ctx)
+		tok, err := c.tokens.Token(ctx)
 		if err != nil {
-			return err
+			return c.redact(err)
 		}
+		token := tok.AccessToken
 		resp, err := c.client.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 			if err := c.pacer.pace(ctx); err != nil {
 				return nil, err
@@ -203,13 +206,13 @@ func (c *Connector) get(ctx context.Context, path string, q url.Values, out any)
 		})
 		var rejected *tokenRejected
 		if errors.As(err, &rejected) && attempt == 0 {
-			if err := c.renewAfterRejection(ctx, token); err != nil {
-				return err
+			if _, err := c.tokens.Renew(ctx, token); err != nil {
+				return c.redact(err, token)
 			}
 			continue
 		}
 		if err != nil {
-			return c.redact(err)
+			return c.redact(err, token)
 		}
 		if err := json.Unmarshal(resp.Body, out); err != nil {
 			return connectors.Transient("MalformedResponse", 0, fmt.Errorf("decode %s: %w", path, err))
@@ -218,16 +221,9 @@ func (c *Connector) get(ctx context.Context, path string, q url.Values, out any)
 	}
 }
 
-// redact removes every credential value from an error's message, keeping its classification.
-func (c *Connector) redact(err error) error {
-	c.tokens.mu.Lock()
-	access, refresh := c.tokens.access, c.tokens.refresh
-	c.tokens.mu.Unlock()
-	return c.redactLocked(err, access, refresh)
-}
-
-// redactLocked is redact for callers holding the token mutex, which pass the current tokens.
-func (c *Connector) redactLocked(err error, tokens ...string) error {
+// redact removes every credential value, and the tokens given, from an error's message, keeping its
+// classification.
+func (c *Connector) redact(err error, tokens ...string) error {
 	if err == nil {
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,17 +47,22 @@ func TestNewRejectsMissingCredentials(t *testing.T) {
 
 func TestEndpoints(t *testing.T) {
 	creds := map[string][]byte{CredentialKeystring: []byte("k"), CredentialSharedSecret: []byte("s"), CredentialRefreshToken: []byte("r")}
-	for _, tc := range []struct{ endpoint, api, token string }{
-		{"", "https://api.etsy.com/v3/application", "https://api.etsy.com/v3/public/oauth/token"},
-		{"https://openapi.etsy.com/v3/application/", "https://openapi.etsy.com/v3/application", "https://openapi.etsy.com/v3/public/oauth/token"},
-		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/v3/application", "http://127.0.0.1:8080/v3/public/oauth/token"},
+	for _, tc := range []struct{ endpoint, api, token, auth string }{
+		{"", "https://api.etsy.com/v3/application", "https://api.etsy.com/v3/public/oauth/token", "https://www.etsy.com/oauth/connect"},
+		{"https://openapi.etsy.com/v3/application/", "https://openapi.etsy.com/v3/application", "https://openapi.etsy.com/v3/public/oauth/token", "https://openapi.etsy.com/oauth/connect"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/v3/application", "http://127.0.0.1:8080/v3/public/oauth/token", "http://127.0.0.1:8080/oauth/connect"},
 	} {
-		c, err := New(connectors.Config{Connection: v1alpha1.Connection{Endpoint: tc.endpoint}, Credentials: creds})
+		conn := v1alpha1.Connection{Endpoint: tc.endpoint}
+		c, err := New(connectors.Config{Connection: conn, Credentials: creds})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.apiBase != tc.api || c.tokenURL != tc.token || c.apiKey != "k:s" {
-			t.Errorf("endpoint %q: api %s, token %s, key %s", tc.endpoint, c.apiBase, c.tokenURL, c.apiKey)
+		oc, err := oauthConfig(connectors.App{Connection: conn, Credentials: creds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.apiBase != tc.api || oc.Endpoint.TokenURL != tc.token || oc.Endpoint.AuthURL != tc.auth || c.apiKey != "k:s" {
+			t.Errorf("endpoint %q: api %s, token %s, auth %s, key %s", tc.endpoint, c.apiBase, oc.Endpoint.TokenURL, oc.Endpoint.AuthURL, c.apiKey)
 		}
 	}
 }
@@ -106,7 +110,7 @@ func TestSandboxRejectsRequestsAsEtsy(t *testing.T) {
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	token := c.tokens.access
+	token := accessToken(t, c)
 	for _, tc := range []struct {
 		name, key, auth string
 		status          int
@@ -132,65 +136,6 @@ func TestSandboxRejectsRequestsAsEtsy(t *testing.T) {
 		if resp.StatusCode != tc.status || (tc.body != "" && strings.TrimSpace(b.String()) != tc.body) {
 			t.Errorf("%s: HTTP %d %s, want %d %s", tc.name, resp.StatusCode, b.String(), tc.status, tc.body)
 		}
-	}
-}
-
-func TestRefreshTokensRotate(t *testing.T) {
-	e := newEnv(t, SandboxOptions{})
-	secret := e.credentials()
-	original := string(secret[CredentialRefreshToken])
-	var rotated []string
-	c := e.connector(t, secret)
-	c.TokenRotated = func(tok string) { rotated = append(rotated, tok) }
-	if err := c.Check(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if c.RefreshToken() == original || len(rotated) != 1 || rotated[0] != c.RefreshToken() || c.RefreshToken() != e.sb.RefreshToken() {
-		t.Fatalf("after the first refresh: connector holds %q, hook saw %v, sandbox wants %q", c.RefreshToken(), rotated, e.sb.RefreshToken())
-	}
-
-	// The old refresh token no longer works at Etsy...
-	resp, err := http.PostForm(e.srv.URL+tokenPath, map[string][]string{"grant_type": {"refresh_token"},
-		"client_id": {e.sb.Keystring()}, "refresh_token": {original}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := readAll(resp); resp.StatusCode != 400 || !strings.Contains(body, "invalid_grant") {
-		t.Fatalf("old refresh token: HTTP %d %s", resp.StatusCode, body)
-	}
-	// ...but a connector built from the same, unchanged Secret in this process carries on with the rotated one.
-	again := e.connector(t, secret)
-	if err := again.Check(context.Background()); err != nil {
-		t.Fatalf("second connector from the original Secret: %v", err)
-	}
-
-	// Expired access tokens: both connectors retry after one serialised refresh.
-	e.sb.ExpireAccessTokens()
-	before := e.sb.Refreshes()
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			cc := c
-			if i%2 == 1 {
-				cc = again
-			}
-			errs[i] = cc.Check(context.Background())
-		}(i)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Errorf("Check after the access token expired: %v", err)
-		}
-	}
-	if n := e.sb.Refreshes() - before; n != 1 {
-		t.Errorf("%d refreshes after expiry, want 1 (serialised)", n)
-	}
-	if c.RefreshToken() != e.sb.RefreshToken() {
-		t.Error("the connector does not hold the newest refresh token")
 	}
 }
 

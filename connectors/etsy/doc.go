@@ -7,8 +7,9 @@
 // inventory are read in full each run: Etsy offers no modification filter for them. Etsy has no stock
 // locations, so the shop is the one warehouse every inventory level belongs to.
 //
-// Every request carries the app's x-api-key (keystring:shared_secret) and an OAuth 2.0 access token that the
-// connector refreshes itself. Etsy rotates refresh tokens on every refresh; the connector keeps the newest one
-// in memory (RefreshToken, TokenRotated). Requests are paced by the per-second and per-day quota Etsy reports
+// Every request carries the app's x-api-key (keystring:shared_secret) and an OAuth 2.0 access token taken from
+// the integration's connectors.Tokens (the operator's Keeper, or one seeded from API credentials): the
+// connector never refreshes on its own, it asks the Keeper to renew after a 401. Flow is Etsy's
+// authorization-code flow with PKCE; Etsy rotates the refresh token on every refresh. Requests are paced by the per-second and per-day quota Etsy reports
 // in its x-limit-* and x-remaining-* headers, and 429s are retried after their retry-after.
 package etsy

@@ -22,9 +22,10 @@ const (
 	CredentialKeystring = "keystring"
 	// CredentialSharedSecret is the app's shared secret, shown next to the keystring.
 	CredentialSharedSecret = "sharedSecret"
-	// CredentialRefreshToken is the OAuth refresh token the shop owner's consent produced.
+	// CredentialRefreshToken is the OAuth refresh token the shop owner's consent produced, for API
+	// credentials minted outside the operator (see Flow.Seed). OAuth integrations do not need it.
 	CredentialRefreshToken = "refreshToken"
-	// CredentialShopID optionally names the shop; without it the connector asks GET /users/me.
+	// CredentialShopID optionally names the shop; without it the connector asks GET /users/{user_id}/shops.
 	CredentialShopID = "shopID"
 )
 
@@ -49,6 +50,7 @@ func init() {
 		Entities:       []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory},
 		CredentialKeys: []string{CredentialKeystring, CredentialSharedSecret, CredentialRefreshToken},
 		DefaultMapping: DefaultMapping(),
+		OAuth:          Flow,
 		New: func(cfg connectors.Config) (connectors.Connector, error) {
 			return New(cfg)
 		},
@@ -74,26 +76,22 @@ type Connector struct {
 	// MaxRetryWait is the longest retry-after the connector waits out itself; a longer one (a spent daily
 	// quota) ends the read with a transient error carrying the advice, for the engine to reschedule.
 	MaxRetryWait time.Duration
-	// TokenRotated, when set, is called with each new refresh token Etsy issues, so it can be persisted (the
-	// previous one no longer works). It is called with the token mutex held; it must not call back into the
-	// connector.
-	TokenRotated func(refreshToken string)
 
-	apiBase  string
-	tokenURL string
-	apiKey   string // keystring:shared_secret, the x-api-key header
-	clientID string
-	shopID   int64
-	secrets  []string // credential values, redacted from every error message
-	tokens   *tokenState
-	client   *kit.Client
-	pacer    *pacer
-	log      logr.Logger
-	now      func() time.Time
+	apiBase string
+	apiKey  string // keystring:shared_secret, the x-api-key header
+	// oauth is set when the token comes from the operator's OAuth grant (cfg.Tokens): the shop ID is then
+	// the grant's (Token.Extra), not the Secret's.
+	oauth   bool
+	shopID  int64
+	secrets []string // credential values, redacted from every error message
+	tokens  connectors.Tokens
+	client  *kit.Client
+	pacer   *pacer
+	log     logr.Logger
+	now     func() time.Time
 
 	mu        sync.Mutex
 	inventory map[int64]cachedInventory
-	refreshes int64
 }
 
 var _ connectors.Connector = (*Connector)(nil)
@@ -116,23 +114,23 @@ func New(cfg connectors.Config) (*Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	refresh, err := get(CredentialRefreshToken, "the shop's OAuth refresh token")
-	if err != nil {
+	// The access token comes from the operator's token Secret (cfg.Tokens) or, for API credentials, from a
+	// Keeper seeded with the Secret's refresh token. Either way refreshes are serialised by that one Keeper,
+	// which saves each rotated refresh token before anyone uses it.
+	tokens := connectors.TokensFor(cfg, Flow)
+	if tokens == nil {
+		_, err := get(CredentialRefreshToken, "the shop's OAuth refresh token, or connect the shop with spec.auth.type OAuth")
 		return nil, err
 	}
 	var shopID int64
-	if raw := strings.TrimSpace(string(cfg.Credentials[CredentialShopID])); raw != "" {
+	if raw := strings.TrimSpace(string(cfg.Credentials[CredentialShopID])); raw != "" && cfg.Tokens == nil {
 		shopID, err = strconv.ParseInt(raw, 10, 64)
 		if err != nil || shopID <= 0 {
 			return nil, connectors.Terminal(v1alpha1.ReasonInvalidConfiguration,
 				fmt.Errorf("etsy: the credentials Secret's %q key is not a positive shop ID", CredentialShopID))
 		}
 	}
-	host := strings.TrimRight(cfg.Connection.Endpoint, "/")
-	host = strings.TrimSuffix(host, apiPrefix)
-	if host == "" {
-		host = DefaultEndpoint
-	}
+	host, _ := hosts(cfg.Connection)
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
@@ -144,12 +142,11 @@ func New(cfg connectors.Config) (*Connector, error) {
 		InventoryReuse:    2 * time.Minute,
 		MaxRetryWait:      2 * time.Minute,
 		apiBase:           host + apiPrefix,
-		tokenURL:          host + tokenPath,
 		apiKey:            keystring + ":" + secret,
-		clientID:          keystring,
+		oauth:             cfg.Tokens != nil,
 		shopID:            shopID,
-		secrets:           []string{keystring, secret, refresh},
-		tokens:            sharedTokens(keystring, refresh),
+		secrets:           []string{keystring, secret, strings.TrimSpace(string(cfg.Credentials[CredentialRefreshToken]))},
+		tokens:            tokens,
 		pacer:             newPacer(),
 		log:               cfg.Log,
 		now:               time.Now,
@@ -174,8 +171,8 @@ func (c *Connector) SetRetryBackoff(base, max time.Duration, retries int) {
 	c.client.BaseBackoff, c.client.MaxBackoff, c.client.MaxRetries = base, max, retries
 }
 
-// Check asks GET /users/me, the cheapest call that needs both the API key and the OAuth token, and resolves
-// the shop ID.
+// Check asks GET /users/{user_id}/shops, the cheapest call that needs both the API key and the OAuth token,
+// and resolves the shop ID.
 func (c *Connector) Check(ctx context.Context) error {
 	_, err := c.shop(ctx)
 	return err
@@ -222,27 +219,14 @@ func (c *Connector) Read(ctx context.Context, req connectors.ReadRequest, emit c
 	return connectors.Terminal("UnsupportedEntity", fmt.Errorf("etsy: entity %q is not supported", req.Entity))
 }
 
-// RefreshToken is the newest refresh token: the one in the Secret until the first refresh, then the one Etsy
-// issued last. Persist it wherever the Secret is kept; the older ones no longer work.
-func (c *Connector) RefreshToken() string {
-	c.tokens.mu.Lock()
-	defer c.tokens.mu.Unlock()
-	return c.tokens.refresh
-}
-
 // Stats counts what a Connector did, for benchmarks and diagnostics.
 type Stats struct {
 	kit.Stats
-	// Refreshes is the number of access-token refreshes this connector made.
-	Refreshes int64
 	// PaceWait is the time spent waiting for the per-second quota before sending.
 	PaceWait time.Duration
 }
 
 // Stats returns the counters so far.
 func (c *Connector) Stats() Stats {
-	c.mu.Lock()
-	refreshes := c.refreshes
-	c.mu.Unlock()
-	return Stats{Stats: c.client.Stats(), Refreshes: refreshes, PaceWait: c.pacer.waited()}
+	return Stats{Stats: c.client.Stats(), PaceWait: c.pacer.waited()}
 }

@@ -1,6 +1,7 @@
 package etsy
 
 import (
+	"context"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -36,12 +37,12 @@ func newEnv(t testing.TB, opts SandboxOptions) *env {
 	return &env{sb: sb, srv: connectortest.Serve(t, sb)}
 }
 
-// credentials are the sandbox's current Secret data.
+// credentials are API credentials with a newly minted grant's refresh token.
 func (e *env) credentials() map[string][]byte {
 	return map[string][]byte{
 		CredentialKeystring:    []byte(e.sb.Keystring()),
 		CredentialSharedSecret: []byte(e.sb.SharedSecret()),
-		CredentialRefreshToken: []byte(e.sb.RefreshToken()),
+		CredentialRefreshToken: []byte(e.sb.MintRefreshToken()),
 	}
 }
 
@@ -62,3 +63,13 @@ func (e *env) connector(t testing.TB, creds map[string][]byte) *Connector {
 }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// accessToken is the connector's current access token.
+func accessToken(t testing.TB, c *Connector) string {
+	t.Helper()
+	tok, err := c.tokens.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}

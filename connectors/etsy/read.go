@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 )
 
@@ -19,38 +21,74 @@ type listPage struct {
 	Results []json.RawMessage `json:"results"`
 }
 
-// shop resolves the shop ID: the Secret's shopID, or the authenticated user's shop from GET /users/me, which
-// also proves the key and the token work.
+// shop resolves the shop ID and proves the key and the token work: GET /users/{user_id}/shops, the user
+// being the one the access token is for. A shop ID the Secret or the grant names wins over the answer.
 func (c *Connector) shop(ctx context.Context) (int64, error) {
+	known, err := c.knownShop(ctx)
+	if err != nil {
+		return 0, err
+	}
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return 0, c.redact(err)
+	}
+	userID, ok := UserIDOf(tok.AccessToken)
+	if !ok {
+		return 0, connectors.Terminal(v1alpha1.ReasonUnauthorized, errors.New("etsy: the access token is not an Etsy user token ({user_id}.{token})"))
+	}
+	var raw json.RawMessage
+	err = c.get(ctx, fmt.Sprintf("/users/%d/shops", userID), nil, &raw)
+	if _, reason := connectors.Classify(err); reason == "NotFound" {
+		_, err = shopOf(userID, http.StatusNotFound, nil)
+		return 0, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("etsy: look up the shop of user %d: %w", userID, err)
+	}
+	if known != 0 {
+		return known, nil
+	}
+	id, err := shopOf(userID, http.StatusOK, raw)
+	if err != nil {
+		return 0, err
+	}
 	c.mu.Lock()
-	id := c.shopID
+	c.shopID = id
 	c.mu.Unlock()
-	var me struct {
-		UserID int64  `json:"user_id"`
-		ShopID *int64 `json:"shop_id"`
-	}
-	if err := c.get(ctx, "/users/me", nil, &me); err != nil {
-		return 0, fmt.Errorf("etsy: get the authenticated user: %w", err)
-	}
-	if id != 0 {
+	return id, nil
+}
+
+// knownShop is the shop ID the Secret (API credentials) or the grant (OAuth) names, or zero.
+func (c *Connector) knownShop(ctx context.Context) (int64, error) {
+	c.mu.Lock()
+	id, fromGrant := c.shopID, c.oauth
+	c.mu.Unlock()
+	if id != 0 || !fromGrant {
 		return id, nil
 	}
-	if me.ShopID == nil || *me.ShopID <= 0 {
-		return 0, connectors.Terminal("NoShop", fmt.Errorf("etsy: user %d, who authorised the app, has no shop", me.UserID))
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return 0, c.redact(err)
+	}
+	raw := tok.Extra[ExtraShopID]
+	if raw == "" {
+		return 0, nil
+	}
+	id, err = strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, connectors.Terminal(v1alpha1.ReasonInvalidConfiguration, fmt.Errorf("etsy: the grant's shop ID %q is not a positive number", raw))
 	}
 	c.mu.Lock()
-	c.shopID = *me.ShopID
+	c.shopID = id
 	c.mu.Unlock()
-	return *me.ShopID, nil
+	return id, nil
 }
 
 // resolvedShop returns the shop ID, resolving it on first use.
 func (c *Connector) resolvedShop(ctx context.Context) (int64, error) {
-	c.mu.Lock()
-	id := c.shopID
-	c.mu.Unlock()
-	if id != 0 {
-		return id, nil
+	id, err := c.knownShop(ctx)
+	if err != nil || id != 0 {
+		return id, err
 	}
 	return c.shop(ctx)
 }

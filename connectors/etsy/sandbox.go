@@ -36,8 +36,11 @@ type SandboxOptions struct {
 	// the quota off: no rate-limit headers, no 429s.
 	PerSecond, PerDay int
 	Unlimited         bool
-	// TokenTTL is the access tokens' lifetime (default 3600s, as Etsy).
+	// TokenTTL is the access tokens' lifetime (default 3600s, as Etsy). Refresh tokens last 90 days and
+	// rotate on every refresh.
 	TokenTTL time.Duration
+	// NoShop makes the merchant an Etsy user without a shop: GET /users/{user_id}/shops answers 404.
+	NoShop bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// RecordRequests keeps every API exchange for Log.
@@ -55,8 +58,9 @@ type RequestLog struct {
 	Body         []byte
 }
 
-// Sandbox simulates one Etsy shop's Open API v3 over seeded data: the OAuth refresh grant with rotating refresh
-// tokens, the x-api-key and bearer checks with Etsy's error bodies, GET /users/me, /shops/{id},
+// Sandbox simulates one Etsy shop's Open API v3 over seeded data: the OAuth consent page (/oauth/connect,
+// PKCE S256 required) and token endpoint (authorization_code and refresh_token grants, rotating refresh
+// tokens), the x-api-key and bearer checks with Etsy's error bodies, GET /users/me, /users/{id}/shops, /shops/{id},
 // /shops/{id}/receipts (every filter, sort and the limit/offset rules), /shops/{id}/listings/active and
 // /listings/{id}/inventory, the per-second and per-day quota with its headers and 429s, and fault injection.
 // Cancellations, refunds and shipments leave a receipt's updated_timestamp alone, as on Etsy.
@@ -71,13 +75,11 @@ type Sandbox struct {
 	listings  []*sbListing
 	keystring string
 	secret    string
-	refresh   string
-	revoked   map[string]bool
-	access    map[string]time.Time
+	auth      *sandboxkit.AuthServer
+	password  string
 	second    *sandboxkit.Bucket
 	day       *sandboxkit.Bucket
 	throttled int64
-	refreshes int64
 	log       []RequestLog
 }
 
@@ -99,10 +101,12 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 	if opts.End.IsZero() {
 		opts.End = opts.Now().UTC().Truncate(time.Second)
 	}
-	s := &Sandbox{opts: opts, keystring: randomToken(12), secret: randomToken(5), revoked: map[string]bool{},
-		access: map[string]time.Time{}}
+	s := &Sandbox{opts: opts, keystring: randomToken(12), secret: randomToken(5), password: randomToken(8)}
 	s.shop, s.receipts, s.listings = seed(opts)
-	s.refresh = s.newToken()
+	// Etsy's tokens are {user_id}.{token}; codes are spent by any attempt and PKCE is mandatory.
+	s.auth = sandboxkit.NewAuthServer(sandboxkit.AuthServerOptions{ClientID: s.keystring, ClientSecret: s.secret,
+		Username: sandboxUser, Password: s.password, AccessTTL: opts.TokenTTL, RefreshTTL: RefreshTTL, Rotate: true,
+		RequirePKCE: true, TokenPrefix: strconv.FormatInt(s.shop.UserID, 10) + ".", Now: opts.Now})
 	if opts.Unlimited {
 		s.second, s.day = sandboxkit.Unlimited(), sandboxkit.Unlimited()
 	} else {
@@ -124,23 +128,39 @@ func randomToken(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newToken is an Etsy-shaped token: the user ID, a dot, and an opaque string.
-func (s *Sandbox) newToken() string {
-	return fmt.Sprintf("%d.%s", s.shop.UserID, randomToken(24))
-}
+// sandboxUser is the shop owner's login on the consent page.
+const sandboxUser = "shop-owner@example.com"
 
 // ServeHTTP serves the API.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Keystring, SharedSecret and RefreshToken are the credentials the sandbox accepts now; RefreshToken changes
-// with every refresh.
+// Keystring and SharedSecret are the app's keys.
 func (s *Sandbox) Keystring() string    { return s.keystring }
 func (s *Sandbox) SharedSecret() string { return s.secret }
-func (s *Sandbox) RefreshToken() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refresh
+
+// MintRefreshToken issues a new grant for the shop owner without the consent page, as a token minted outside
+// the operator, and returns its refresh token. Each grant rotates on its own.
+func (s *Sandbox) MintRefreshToken() string {
+	return s.auth.Mint(Scopes, s.subject()).RefreshToken
 }
+
+func (s *Sandbox) subject() map[string]string {
+	return map[string]string{"user_id": strconv.FormatInt(s.shop.UserID, 10)}
+}
+
+// Auth is the sandbox's authorization server.
+func (s *Sandbox) Auth() *sandboxkit.AuthServer { return s.auth }
+
+// AppCredentials is the Secret data of an OAuth integration: the app's keystring and shared secret.
+func (s *Sandbox) AppCredentials() map[string][]byte {
+	return map[string][]byte{CredentialKeystring: []byte(s.keystring), CredentialSharedSecret: []byte(s.secret)}
+}
+
+// RegisterRedirect adds a callback URL to the app, as on etsy.com/developers/your-apps.
+func (s *Sandbox) RegisterRedirect(callbackURL string) { s.auth.RegisterRedirect(callbackURL) }
+
+// Login is the shop owner's Etsy login on the consent page.
+func (s *Sandbox) Login() (username, password string) { return sandboxUser, s.password }
 
 // ShopID is the shop's ID.
 func (s *Sandbox) ShopID() int64 { return s.shop.ID }
@@ -152,16 +172,15 @@ func (s *Sandbox) ResetNext(n int)        { s.faults.ResetNext(n) }
 // Requests counts the requests received, token requests included.
 func (s *Sandbox) Requests() int64 { return s.faults.Requests() }
 
-// Throttled counts the 429s sent; Refreshes the tokens issued.
+// Throttled counts the 429s sent; Refreshes the refresh grants answered.
 func (s *Sandbox) Throttled() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.throttled
 }
 func (s *Sandbox) Refreshes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refreshes
+	_, n, _ := s.auth.Counts()
+	return int64(n)
 }
 
 // Log returns the recorded exchanges.
@@ -172,22 +191,10 @@ func (s *Sandbox) Log() []RequestLog {
 }
 
 // ExpireAccessTokens makes every access token issued so far expired.
-func (s *Sandbox) ExpireAccessTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for t := range s.access {
-		s.access[t] = time.Time{}
-	}
-}
+func (s *Sandbox) ExpireAccessTokens() { s.auth.ExpireAccessTokens() }
 
-// RevokeGrant revokes the refresh token and every access token, as when the owner removes the app.
-func (s *Sandbox) RevokeGrant() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked[s.refresh] = true
-	s.refresh = ""
-	s.access = map[string]time.Time{}
-}
+// RevokeGrant revokes every grant, as when the owner removes the app under Account settings > Apps.
+func (s *Sandbox) RevokeGrant() { s.auth.RevokeAll() }
 
 // Drain spends n requests of this second's quota, as another client of the same app would.
 func (s *Sandbox) Drain(n int) {
@@ -396,8 +403,12 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == tokenPath {
+	switch r.URL.Path {
+	case tokenPath:
 		s.serveToken(w, r)
+		return
+	case authPath:
+		s.serveConsent(w, r)
 		return
 	}
 	if !strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
@@ -414,7 +425,13 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, apiPrefix+"/"), "/")
 	switch {
 	case len(parts) == 2 && parts[0] == "users" && parts[1] == "me":
-		writeJSON(w, http.StatusOK, map[string]any{"user_id": s.shop.UserID, "shop_id": s.shop.ID})
+		me := map[string]any{"user_id": s.shop.UserID, "shop_id": s.shop.ID}
+		if s.opts.NoShop {
+			me["shop_id"] = nil
+		}
+		writeJSON(w, http.StatusOK, me)
+	case len(parts) == 3 && parts[0] == "users" && parts[2] == "shops":
+		s.serveUserShops(w, parts[1])
 	case len(parts) == 2 && parts[0] == "shops":
 		if s.checkShop(w, parts[1]) {
 			s.mu.Lock()
@@ -437,7 +454,57 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveToken is POST /v3/public/oauth/token with the refresh_token grant.
+// serveConsent is https://www.etsy.com/oauth/connect: the shop owner logs in and grants the scopes. Etsy
+// requires response_type=code, a registered redirect_uri, scope, state and an S256 code_challenge.
+func (s *Sandbox) serveConsent(w http.ResponseWriter, r *http.Request) {
+	validate := func(q url.Values) error {
+		if q.Get("response_type") != "code" {
+			return fmt.Errorf("response_type must be code")
+		}
+		if err := s.auth.CheckAuthorize(q.Get("client_id"), q.Get("redirect_uri"), q.Get("code_challenge"), q.Get("code_challenge_method")); err != nil {
+			return err
+		}
+		if q.Get("state") == "" {
+			return fmt.Errorf("state is required")
+		}
+		scopes := strings.Fields(q.Get("scope"))
+		if len(scopes) == 0 {
+			return fmt.Errorf("scope is required")
+		}
+		for _, sc := range scopes {
+			if !knownScopes[sc] {
+				return fmt.Errorf("unknown scope %q", sc)
+			}
+		}
+		return nil
+	}
+	approve := func(q url.Values) (string, error) {
+		code := s.auth.IssueCode(q.Get("client_id"), q.Get("redirect_uri"), q.Get("code_challenge"), q.Get("scope"), s.subject())
+		return sandboxkit.AppendQuery(q.Get("redirect_uri"), url.Values{"code": {code}, "state": {q.Get("state")}})
+	}
+	deny := func(q url.Values) (string, error) {
+		return sandboxkit.AppendQuery(q.Get("redirect_uri"), url.Values{"error": {"access_denied"},
+			"error_description": {"The user denied the request"}, "state": {q.Get("state")}})
+	}
+	s.auth.Consent(w, r, "Etsy", validate, approve, deny)
+}
+
+// knownScopes are Etsy's OAuth scopes.
+var knownScopes = map[string]bool{"address_r": true, "address_w": true, "billing_r": true, "cart_r": true, "cart_w": true,
+	"email_r": true, "favorites_r": true, "favorites_w": true, "feedback_r": true, "listings_d": true, "listings_r": true,
+	"listings_w": true, "profile_r": true, "profile_w": true, "recommend_r": true, "recommend_w": true, "shops_r": true,
+	"shops_w": true, "transactions_r": true, "transactions_w": true}
+
+// tokenAnswer is the token endpoint's answer.
+type tokenAnswer struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// serveToken is POST /v3/public/oauth/token: the authorization_code grant (client_id, redirect_uri, code,
+// code_verifier) and the refresh_token grant (client_id, refresh_token), which rotates the refresh token.
 func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "Method not allowed"})
@@ -448,36 +515,55 @@ func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	switch {
-	case f.Get("grant_type") != "refresh_token":
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: "unsupported_grant_type", Description: "grant_type must be refresh_token in this sandbox"})
-		return
-	case f.Get("client_id") != s.keystring:
+	if f.Get("client_id") != s.keystring {
 		writeJSON(w, http.StatusUnauthorized, oauthError{Error: "invalid_client", Description: "client_id is invalid"})
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	presented := f.Get("refresh_token")
-	switch {
-	case presented == "":
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: "refresh_token is required"})
-		return
-	case s.revoked[presented]:
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_grant", Description: "refresh_token is revoked"})
-		return
-	case presented != s.refresh:
-		writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_grant", Description: "refresh_token is invalid"})
+	var g sandboxkit.Grant
+	var oe *sandboxkit.OAuthError
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		for _, p := range []string{"code", "redirect_uri", "code_verifier"} {
+			if f.Get(p) == "" {
+				writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: p + " is required"})
+				return
+			}
+		}
+		g, oe = s.auth.Redeem(f.Get("code"), f.Get("client_id"), f.Get("redirect_uri"), f.Get("code_verifier"))
+	case "refresh_token":
+		if f.Get("refresh_token") == "" {
+			writeJSON(w, http.StatusBadRequest, oauthError{Error: "invalid_request", Description: "refresh_token is required"})
+			return
+		}
+		g, oe = s.auth.Refresh(f.Get("refresh_token"), f.Get("client_id"))
+	default:
+		writeJSON(w, http.StatusBadRequest, oauthError{Error: "unsupported_grant_type", Description: "grant_type must be authorization_code or refresh_token"})
 		return
 	}
-	// Rotation: the presented refresh token stops working; a new one comes with the access token.
-	s.revoked[presented] = true
-	s.refresh = s.newToken()
-	access := s.newToken()
-	s.access[access] = s.now().Add(s.opts.TokenTTL)
-	s.refreshes++
-	writeJSON(w, http.StatusOK, tokenResponse{AccessToken: access, TokenType: "Bearer",
-		ExpiresIn: int64(s.opts.TokenTTL / time.Second), RefreshToken: s.refresh})
+	if oe != nil {
+		oe.Write(w)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, tokenAnswer{AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: g.ExpiresIn(s.now()),
+		RefreshToken: g.RefreshToken})
+}
+
+// serveUserShops is GET /users/{user_id}/shops (getShopByOwnerUserId): the user's one shop, or 404.
+func (s *Sandbox) serveUserShops(w http.ResponseWriter, raw string) {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		badRequest(w, fmt.Errorf("Expected int >= 1 for 'user_id', got %q.", raw))
+		return
+	}
+	if id != s.shop.UserID || s.opts.NoShop {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": fmt.Sprintf("Could not find a shop for user with user_id = %d", id)})
+		return
+	}
+	s.mu.Lock()
+	active, sold := len(s.activeLocked()), len(s.receipts)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.shop.render(active, sold))
 }
 
 // checkKey enforces x-api-key: keystring:shared_secret, with Etsy's 403 bodies.
@@ -534,20 +620,17 @@ func (s *Sandbox) throttle(w http.ResponseWriter) bool {
 // checkBearer enforces the OAuth access token, with Etsy's 401 bodies.
 func (s *Sandbox) checkBearer(w http.ResponseWriter, r *http.Request) bool {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	s.mu.Lock()
-	exp, known := s.access[token]
-	s.mu.Unlock()
-	switch {
-	case !ok || token == "":
+	if !ok || token == "" {
 		writeJSON(w, http.StatusUnauthorized, oauthError{Error: "invalid_token", Description: "access token is missing"})
-	case !known:
-		writeJSON(w, http.StatusUnauthorized, oauthError{Error: "invalid_token", Description: "access token is invalid"})
-	case !s.now().Before(exp):
-		writeJSON(w, http.StatusUnauthorized, oauthError{Error: "invalid_token", Description: "access token is expired"})
-	default:
-		return true
+		return false
 	}
-	return false
+	// Only live access tokens of the authorization server pass: expired, revoked and unknown ones get
+	// Etsy's 401 invalid_token.
+	if _, live := s.auth.Access(token); !live {
+		writeJSON(w, http.StatusUnauthorized, oauthError{Error: "invalid_token", Description: "access token is invalid"})
+		return false
+	}
+	return true
 }
 
 func (s *Sandbox) checkShop(w http.ResponseWriter, raw string) bool {

@@ -11,18 +11,20 @@ import (
 // registeredSandbox is the Sandbox as the registry offers it to tests, the demo and benchmarks.
 type registeredSandbox struct{ *Sandbox }
 
+var _ connectors.OAuthSandbox = registeredSandbox{}
+
 func newRegisteredSandbox(o connectors.SandboxOptions) connectors.Sandbox {
 	return registeredSandbox{NewSandbox(SandboxOptions{Seed: o.Seed, Orders: o.Orders, Products: o.Products,
 		Locations: o.Locations, Unlimited: o.Unlimited})}
 }
 
-// Credentials are the app's keys and the current refresh token: the sandbox rotates it on every refresh, so
-// this stands for a Secret kept up to date with the rotated token.
+// Credentials are API credentials: the app's keys and the refresh token of a grant minted for this call
+// (each call a new one, since refresh tokens rotate), and the shop ID.
 func (s registeredSandbox) Credentials() map[string][]byte {
 	return map[string][]byte{
 		CredentialKeystring:    []byte(s.Keystring()),
 		CredentialSharedSecret: []byte(s.SharedSecret()),
-		CredentialRefreshToken: []byte(s.RefreshToken()),
+		CredentialRefreshToken: []byte(s.MintRefreshToken()),
 		CredentialShopID:       []byte(strconv.FormatInt(s.ShopID(), 10)),
 	}
 }

@@ -33,6 +33,9 @@ func TestRegistered(t *testing.T) {
 	if p.MaxHistory != 0 {
 		t.Errorf("MaxHistory = %v; Magento keeps every order", p.MaxHistory)
 	}
+	if p.OAuth != nil {
+		t.Error("Magento connects with integration credentials only, but registers an OAuth flow")
+	}
 }
 
 func TestNewRejectsMissingCredentials(t *testing.T) {
@@ -48,6 +51,10 @@ func TestNewRejectsMissingCredentials(t *testing.T) {
 			CredentialAccessTokenSecret: []byte(secret)}, CredentialConsumerSecret},
 		{"consumer key without token secret", map[string][]byte{CredentialAccessToken: []byte(secret), CredentialConsumerKey: []byte(secret),
 			CredentialConsumerSecret: []byte(secret)}, CredentialAccessTokenSecret},
+		{"consumer secrets without consumer key", map[string][]byte{CredentialAccessToken: []byte(secret), CredentialConsumerSecret: []byte(secret),
+			CredentialAccessTokenSecret: []byte(secret)}, CredentialConsumerKey},
+		{"consumer key without access token", map[string][]byte{CredentialConsumerKey: []byte(secret), CredentialConsumerSecret: []byte(secret),
+			CredentialAccessTokenSecret: []byte(secret)}, CredentialAccessToken},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -624,5 +631,72 @@ func TestRemainingIsEstimatedWhenPaced(t *testing.T) {
 	}
 	if !sort.SliceIsSorted(rem, func(i, j int) bool { return rem[i] > rem[j] }) || rem[0] <= 0 || rem[len(rem)-1] != 0 {
 		t.Errorf("Remaining per page = %v, want a countdown to zero", rem)
+	}
+}
+
+// TestSandboxVerifiesOAuthSignatures holds the sandbox to Magento's OAuth 1.0a checks on a 2.4.4+ store with
+// bearer tokens disabled: a correct signature passes once; a replayed nonce, a timestamp outside the window,
+// a tampered query, another consumer or a plain bearer token are refused with Magento's 401.
+func TestSandboxVerifiesOAuthSignatures(t *testing.T) {
+	e := newEnv(t, func(o *SandboxOptions) { o.BearerDisabled = true })
+	creds := oauthCredentials{consumerKey: e.sb.ConsumerKey(), consumerSecret: e.sb.ConsumerSecret(),
+		token: e.sb.AccessToken(), tokenSecret: e.sb.AccessTokenSecret()}
+	target := e.srv.URL + "/rest/default/V1/orders?searchCriteria[pageSize]=1&fields=total_count"
+	send := func(u, auth string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	parsed, _ := url.Parse(target)
+	nonce := newNonce()
+	signed := creds.authorizationHeader(http.MethodGet, parsed, nonce, time.Now())
+	tampered, _ := url.Parse(strings.Replace(target, "pageSize]=1", "pageSize]=2", 1))
+	other := creds
+	other.consumerSecret = "another-consumer-secret"
+	for _, tc := range []struct {
+		name, url, auth string
+		status          int
+	}{
+		{"signed", target, signed, 200},
+		{"nonce replayed", target, signed, 401},
+		{"timestamp 11 minutes old", target, creds.authorizationHeader(http.MethodGet, parsed, newNonce(), time.Now().Add(-11*time.Minute)), 401},
+		{"timestamp 11 minutes ahead", target, creds.authorizationHeader(http.MethodGet, parsed, newNonce(), time.Now().Add(11*time.Minute)), 401},
+		{"timestamp 5 minutes old", target, creds.authorizationHeader(http.MethodGet, parsed, newNonce(), time.Now().Add(-5*time.Minute)), 200},
+		{"query changed after signing", tampered.String(), creds.authorizationHeader(http.MethodGet, parsed, newNonce(), time.Now()), 401},
+		{"wrong consumer secret", target, other.authorizationHeader(http.MethodGet, parsed, newNonce(), time.Now()), 401},
+		{"bearer refused", target, "Bearer " + e.sb.AccessToken(), 401},
+	} {
+		if got := send(tc.url, tc.auth); got != tc.status {
+			t.Errorf("%s: HTTP %d, want %d", tc.name, got, tc.status)
+		}
+	}
+
+	// The connector's own requests carry a fresh nonce each, so a full read never trips the replay check.
+	c := small(e.connector(t, e.oauthCredentials()))
+	for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
+		mustRead(t, c, connectors.ReadRequest{Entity: entity})
+	}
+}
+
+// TestBearerWorksWhenTheStoreAllowsIt: with oauth/consumer/enable_integration_as_bearer=1 the access token
+// alone reads everything; the same Secret on a store that disables it is refused with Magento's 401.
+func TestBearerWorksWhenTheStoreAllowsIt(t *testing.T) {
+	e := newEnv(t, nil)
+	c := small(e.connector(t, e.bearerCredentials()))
+	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.byID) != e.sb.Counts().Orders {
+		t.Fatalf("bearer read %d orders, want %d", len(res.byID), e.sb.Counts().Orders)
+	}
+	if c.oauth != nil || c.bearer == "" {
+		t.Error("an accessToken-only Secret does not use bearer authentication")
+	}
+	if s := small(e.connector(t, e.oauthCredentials())); s.oauth == nil || s.bearer != "" {
+		t.Error("a Secret with consumerKey does not sign with OAuth 1.0a")
 	}
 }

@@ -125,6 +125,14 @@ func NewWithOptions(cfg connectors.Config, opts Options) (*Connector, error) {
 		log:         cfg.Log,
 		now:         time.Now,
 	}
+	// consumerSecret or accessTokenSecret without consumerKey is a half-copied integration: sending the token
+	// as a bearer token would fail on 2.4.4+ stores with a 401 that does not say which key is missing.
+	if len(strings.TrimSpace(string(cfg.Credentials[CredentialConsumerKey]))) == 0 &&
+		(len(strings.TrimSpace(string(cfg.Credentials[CredentialConsumerSecret]))) > 0 ||
+			len(strings.TrimSpace(string(cfg.Credentials[CredentialAccessTokenSecret]))) > 0) {
+		_, err := secret(CredentialConsumerKey)
+		return nil, err
+	}
 	if len(strings.TrimSpace(string(cfg.Credentials[CredentialConsumerKey]))) > 0 {
 		o := oauthCredentials{token: token}
 		for _, kv := range []struct {

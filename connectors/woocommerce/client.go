@@ -81,8 +81,29 @@ func (c *Connector) list(ctx context.Context, path string, q url.Values) (listin
 }
 
 // get sends a GET, authenticated per attempt: HTTP Basic over HTTPS, a fresh OAuth 1.0a signature over HTTP
-// (added by oauthTransport).
+// (added by oauthTransport). When an HTTPS store answers a Basic request as anonymous, its web server
+// dropped the Authorization header: the connector switches to query-string keys for good and retries once.
 func (c *Connector) get(ctx context.Context, path string, q url.Values) (*kit.Response, error) {
+	resp, err := c.send(ctx, path, q)
+	if err != nil && !c.oauth && !c.keysInQuery.Load() && authorizationIgnored(err) {
+		c.keysInQuery.Store(true)
+		c.log.Info("the store answered a Basic-authenticated request as anonymous (its web server strips the Authorization header); sending the key as query-string parameters over HTTPS from now on")
+		return c.send(ctx, path, q)
+	}
+	return resp, err
+}
+
+// authorizationIgnored reports whether a 401 says the request arrived without credentials: WooCommerce's
+// anonymous answer, or its "Consumer key is missing." when the header was mangled.
+func authorizationIgnored(err error) bool {
+	if class, _ := connectors.Classify(err); class != connectors.ClassAuth {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "HTTP 401 woocommerce_rest_cannot_view") || strings.Contains(msg, "Consumer key is missing")
+}
+
+func (c *Connector) send(ctx context.Context, path string, q url.Values) (*kit.Response, error) {
 	return c.client.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		u := *c.api
 		u.Path = strings.TrimRight(c.api.Path, "/") + path
@@ -92,7 +113,7 @@ func (c *Connector) get(ctx context.Context, path string, q url.Values) (*kit.Re
 		if err != nil {
 			return nil, err
 		}
-		if !c.oauth {
+		if !c.oauth && !c.keysInQuery.Load() {
 			req.SetBasicAuth(c.key, c.secret)
 		}
 		req.Header.Set("Accept", "application/json")
@@ -115,6 +136,29 @@ func headerInt(h http.Header, name string) int {
 type oauthTransport struct {
 	base http.RoundTripper
 	c    *Connector
+}
+
+// queryKeyTransport adds consumer_key and consumer_secret to the query once the connector is in
+// query-string mode (HTTPS only). Like oauthTransport it works below the http.Client, so the secret never
+// reaches a *url.Error.
+type queryKeyTransport struct {
+	base http.RoundTripper
+	c    *Connector
+}
+
+func (t *queryKeyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.c.keysInQuery.Load() || req.URL.Scheme != "https" {
+		return t.base.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	u := *req.URL
+	q := u.Query()
+	q.Set("consumer_key", t.c.key)
+	q.Set("consumer_secret", t.c.secret)
+	u.RawQuery = q.Encode()
+	r.URL = &u
+	r.Header.Del("Authorization")
+	return t.base.RoundTrip(r)
 }
 
 func (t *oauthTransport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -34,6 +34,9 @@ func TestRegistered(t *testing.T) {
 	if p.MaxHistory != 0 {
 		t.Errorf("MaxHistory = %v; WooCommerce keeps the whole history", p.MaxHistory)
 	}
+	if p.OAuth != nil {
+		t.Error("WooCommerce connects with REST API keys only, but registers an OAuth flow")
+	}
 }
 
 func TestNewValidatesCredentialsAndConnection(t *testing.T) {
@@ -695,5 +698,70 @@ func TestNetworkErrorsDoNotExposeTheKey(t *testing.T) {
 	err = c.Check(context.Background())
 	if err == nil || strings.Contains(err.Error(), "ck_secretkeyvalue") || strings.Contains(err.Error(), "oauth_signature") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestKeysInQueryWhenTheAuthorizationHeaderIsStripped: on an HTTPS store whose web server drops the
+// Authorization header, Basic auth arrives anonymous; the connector then sends consumer_key/consumer_secret in
+// the query string (WooCommerce's documented fallback) and reads everything, switching once.
+func TestKeysInQueryWhenTheAuthorizationHeaderIsStripped(t *testing.T) {
+	opts := smallStore
+	opts.StripAuthorization, opts.RecordRequests = true, true
+	sb := NewSandbox(opts)
+	e := &env{sb: sb, srv: connectortest.ServeTLS(t, sb)}
+	c := e.connector(t)
+	res := mustRead(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders})
+	if len(res.byID) != sb.Counts().Orders {
+		t.Fatalf("read %d orders, want %d", len(res.byID), sb.Counts().Orders)
+	}
+	if !c.keysInQuery.Load() {
+		t.Fatal("the connector did not switch to query-string keys")
+	}
+	log := sb.Log()
+	if len(log) < 2 || log[0].Status != 401 || log[0].Query.Has("consumer_key") {
+		t.Fatalf("first request: %+v, want the anonymous 401 of a stripped Basic header", log[0])
+	}
+	for i, r := range log[1:] {
+		if r.Status != 200 || r.Query.Get("consumer_key") != sb.ConsumerKey() || r.Query.Get("consumer_secret") != sb.ConsumerSecret() {
+			t.Errorf("request %d: HTTP %d, query keys %t", i+1, r.Status, r.Query.Has("consumer_key"))
+		}
+	}
+
+	// A wrong secret in query mode is still an auth failure that names no secret.
+	const wrong = "cs_wrong_secret_value_0123456789abcdef"
+	bad := e.connectorWith(t, sb.ConsumerKey(), wrong)
+	err := bad.Check(context.Background())
+	if class, reason := connectors.Classify(err); class != connectors.ClassAuth || reason != "Unauthorized" ||
+		!strings.Contains(err.Error(), "Consumer secret is invalid.") || strings.Contains(err.Error(), wrong) {
+		t.Errorf("wrong secret in query mode: %v (%v/%s)", err, class, reason)
+	}
+}
+
+// TestAuthSchemeFollowsTheTransport: Basic over HTTPS and OAuth 1.0a one-legged over plain HTTP, each
+// reading everything, and neither sending the other's credentials.
+func TestAuthSchemeFollowsTheTransport(t *testing.T) {
+	for name, tls := range map[string]bool{"https basic": true, "http oauth": false} {
+		t.Run(name, func(t *testing.T) {
+			opts := smallStore
+			opts.RecordRequests = true
+			sb := NewSandbox(opts)
+			e := &env{sb: sb}
+			if tls {
+				e.srv = connectortest.ServeTLS(t, sb)
+			} else {
+				e.srv = connectortest.Serve(t, sb)
+			}
+			c := e.connector(t)
+			for _, entity := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
+				mustRead(t, c, connectors.ReadRequest{Entity: entity})
+			}
+			for i, r := range sb.Log() {
+				basic := strings.HasPrefix(r.Header.Get("Authorization"), "Basic ")
+				signed := r.Query.Get("oauth_signature") != ""
+				if r.Status != 200 || basic != tls || signed == tls || r.Query.Has("consumer_secret") {
+					t.Errorf("request %d: HTTP %d, basic %t, signed %t, secret in query %t", i, r.Status, basic, signed, r.Query.Has("consumer_secret"))
+				}
+			}
+		})
 	}
 }

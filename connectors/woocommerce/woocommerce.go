@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -59,8 +60,12 @@ type Connector struct {
 	key      string
 	secret   string
 	oauth    bool // sign with OAuth 1.0a: the API is served over plain HTTP
-	log      logr.Logger
-	now      func() time.Time
+	// keysInQuery sends the key and secret as consumer_key/consumer_secret query parameters instead of
+	// Basic auth: set once an HTTPS store answered a Basic request as anonymous (its web server strips the
+	// Authorization header), as WooCommerce's documentation advises.
+	keysInQuery atomic.Bool
+	log         logr.Logger
+	now         func() time.Time
 }
 
 var _ connectors.Connector = (*Connector)(nil)
@@ -122,6 +127,14 @@ func New(cfg connectors.Config) (*Connector, error) {
 		}
 		signed.Transport = &oauthTransport{base: base, c: c}
 		hc = &signed
+	} else {
+		keyed := *hc
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		keyed.Transport = &queryKeyTransport{base: base, c: c}
+		hc = &keyed
 	}
 	c.client = &kit.Client{
 		HTTP:     hc,
