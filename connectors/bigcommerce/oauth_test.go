@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,5 +253,68 @@ func TestAPIAccountTokenStillWorks(t *testing.T) {
 	_, err = New(connectors.Config{Connection: e.sb.Connection(e.url), Credentials: e.sb.AppCredentials()})
 	if cl, reason := connectors.Classify(err); cl != connectors.ClassAuth || reason != v1alpha1.ReasonCredentialsNotFound {
 		t.Fatalf("New with only app keys: %v", err)
+	}
+}
+
+// swapTokens hands out cur until a Renew for it, then next: the operator's keeper after a reinstall stored a
+// new token while requests with the old one were in flight.
+type swapTokens struct {
+	mu        sync.Mutex
+	cur, next connectors.Token
+	renews    int
+}
+
+func (s *swapTokens) Token(context.Context) (connectors.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur, nil
+}
+
+func (s *swapTokens) Renew(_ context.Context, stale string) (connectors.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.renews++
+	if stale == s.cur.AccessToken && s.next.AccessToken != "" {
+		s.cur = s.next
+	}
+	return s.cur, nil
+}
+
+// BigCommerce tokens do not expire, but a reinstall (the owner accepting changed scopes) replaces the token
+// mid-sync: the connector's 401 makes it renew, it gets the new token, and the read completes.
+func TestOAuthReinstallMidSync(t *testing.T) {
+	e := newOAuthEnv(t)
+	old := e.flow.Connect(t, e.url)
+	tokens := &swapTokens{cur: old}
+	c, err := New(connectors.Config{Connection: e.flow.App.Connection, Credentials: e.flow.App.Credentials, Tokens: tokens, Log: logr.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetRetryDelays(time.Millisecond, 20*time.Millisecond)
+	c.PageSizes.Orders = 25
+	res, err := connectortest.ReadWith(t, c, connectors.ReadRequest{Entity: v1alpha1.DataOrders}, connectortest.ReadOptions{
+		OnPage: func(n int, _ connectors.Page) {
+			if n != 1 {
+				return
+			}
+			again := &connectortest.OAuthFlow{Platform: e.flow.Platform, Sandbox: e.sb}
+			next := again.Connect(t, e.url)
+			tokens.mu.Lock()
+			tokens.next = next
+			tokens.mu.Unlock()
+			e.sb.Auth().Revoke(old.AccessToken)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Pages) < 2 {
+		t.Fatalf("read %d pages; the test needs several", len(res.Pages))
+	}
+	if want := e.sb.Expected()[tether.KindSalesOrder]; int64(len(res.ByID)) != want || len(res.Records) != len(res.ByID) {
+		t.Fatalf("read %d records (%d distinct), want %d once each", len(res.Records), len(res.ByID), want)
+	}
+	if tokens.renews < 1 {
+		t.Fatal("the connector never renewed after the 401")
 	}
 }
