@@ -41,6 +41,7 @@ func init() {
 		Entities:       []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory},
 		CredentialKeys: []string{CredentialAccessToken},
 		DefaultMapping: DefaultMapping(),
+		OAuth:          OAuth,
 		// BigCommerce keeps every order; there is no history limit to clamp to.
 		MaxHistory: 0,
 		New: func(cfg connectors.Config) (connectors.Connector, error) {
@@ -69,8 +70,10 @@ type Connector struct {
 	// requests either way; concurrency only hides latency.
 	LineWorkers int
 
-	base   string // https://api.bigcommerce.com/stores/{hash}
+	base string // https://api.bigcommerce.com/stores/{hash}
+	// token is the store API account's access token; tokens, when set, gives the app's OAuth token instead.
 	token  string
+	tokens connectors.Tokens
 	client *kit.Client
 	pacer  *pacer
 	log    logr.Logger
@@ -88,11 +91,13 @@ var sharedTransport = func() http.RoundTripper {
 
 var storeHashPattern = regexp.MustCompile(`^[a-z0-9]{1,32}$`)
 
-// New builds a connector from the Integration's connection and credentials.
+// New builds a connector from the Integration's connection and credentials: the store API account's access
+// token, or, for an integration connected with OAuth (the app install flow), the token cfg.Tokens gives.
 func New(cfg connectors.Config) (*Connector, error) {
+	tokens := connectors.TokensFor(cfg, OAuth)
 	raw, ok := cfg.Credentials[CredentialAccessToken]
 	token := strings.TrimSpace(string(raw))
-	if !ok || token == "" {
+	if tokens == nil && (!ok || token == "") {
 		return nil, connectors.Auth(v1alpha1.ReasonCredentialsNotFound,
 			fmt.Errorf("bigcommerce: the credentials Secret has no %q key (the store API account's access token)", CredentialAccessToken))
 	}
@@ -125,6 +130,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 		LineWorkers: 4,
 		base:        base + "/stores/" + hash,
 		token:       token,
+		tokens:      tokens,
 		pacer:       p,
 		log:         cfg.Log,
 	}

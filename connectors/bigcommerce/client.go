@@ -31,13 +31,46 @@ func (c *Connector) get(ctx context.Context, path string, query url.Values, out 
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	header := http.Header{
-		"X-Auth-Token": {c.token},
-		"Accept":       {"application/json"},
-		"Content-Type": {"application/json"},
-		"User-Agent":   {userAgent},
+	renewed := false
+	for {
+		token, err := c.accessToken(ctx)
+		if err != nil {
+			return err
+		}
+		header := http.Header{
+			"X-Auth-Token": {token},
+			"Accept":       {"application/json"},
+			"Content-Type": {"application/json"},
+			"User-Agent":   {userAgent},
+		}
+		_, err = c.client.GetJSON(ctx, u, header, out)
+		if err != nil && c.tokens != nil && !renewed && ctx.Err() == nil && statusOf(err) == http.StatusUnauthorized {
+			// BigCommerce tokens do not expire, but the app may have been reinstalled since the token was
+			// read: Renew hands out the current token, or reports the grant gone.
+			renewed = true
+			if _, err := c.tokens.Renew(ctx, token); err != nil {
+				return err
+			}
+			continue
+		}
+		return c.finish(ctx, err)
 	}
-	_, err := c.client.GetJSON(ctx, u, header, out)
+}
+
+// accessToken is the token for the next request: the OAuth token when the integration has one, otherwise
+// the API account's.
+func (c *Connector) accessToken(ctx context.Context) (string, error) {
+	if c.tokens == nil {
+		return c.token, nil
+	}
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
+func (c *Connector) finish(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil {
 		// A cancelled run is not a platform failure, whatever stage it stopped in.
 		return ctx.Err()

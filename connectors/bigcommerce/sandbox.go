@@ -90,6 +90,11 @@ type Sandbox struct {
 	otherFrac   float64
 	throttled   int64
 	log         []RequestLog
+
+	// auth is the app's authorization server (install page, token endpoint); authCallback is the app's
+	// registered Auth Callback URL.
+	auth         *sandboxkit.AuthServer
+	authCallback string
 }
 
 // NewSandbox builds a sandbox seeded from opts.
@@ -107,6 +112,7 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 		opts.Now = time.Now
 	}
 	s := &Sandbox{opts: opts}
+	s.auth = newSandboxAuth(s)
 	s.cat = sandboxkit.Generate(sandboxkit.Options{Seed: opts.Seed, Orders: opts.Orders, Products: opts.Products,
 		Locations: opts.Locations, End: opts.Now().UTC().Truncate(time.Second)})
 	s.products = map[int64]*sandboxkit.Product{}
@@ -331,6 +337,17 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) {
 		}()
 		w = rec
 	}
+	if app, ok := strings.CutPrefix(r.URL.Path, "/app/"); ok {
+		if id, ok := strings.CutSuffix(app, "/install"); ok && !strings.Contains(id, "/") &&
+			(r.Method == http.MethodGet || r.Method == http.MethodPost) {
+			s.serveInstall(w, r, id)
+			return
+		}
+	}
+	if r.URL.Path == "/oauth2/token" && r.Method == http.MethodPost {
+		s.serveToken(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/stores/")
 	if !ok {
 		http.NotFound(w, r)
@@ -339,7 +356,7 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) {
 	hash, route, _ := strings.Cut(rest, "/")
 	v2 := strings.HasPrefix(route, "v2/")
 	// The token belongs to one store: any other hash, or no token, is unauthorised.
-	if r.Header.Get("X-Auth-Token") != s.opts.AccessToken || hash != s.opts.StoreHash {
+	if !s.tokenAccepted(r.Header.Get("X-Auth-Token")) || hash != s.opts.StoreHash {
 		writeError(w, v2, http.StatusUnauthorized, "You are not authorized to access this store. Check your X-Auth-Token and store hash.")
 		return
 	}

@@ -40,3 +40,18 @@ func (s registeredSandbox) Expected() map[tether.Kind]int64 {
 		tether.KindInventoryLevel: int64(len(c.Levels)),
 	}
 }
+
+var _ connectors.OAuthSandbox = registeredSandbox{}
+
+// AppCredentials is the user Secret of an OAuth integration: the sandbox app's client ID and secret.
+func (s registeredSandbox) AppCredentials() map[string][]byte {
+	return map[string][]byte{AppKeyClientID: []byte(SandboxClientID), AppKeyClientSecret: []byte(SandboxClientSecret)}
+}
+
+// RegisterRedirect sets the app's Auth Callback URL.
+func (s registeredSandbox) RegisterRedirect(callbackURL string) { s.SetAuthCallback(callbackURL) }
+
+// Login is the store owner's login on the install page.
+func (s registeredSandbox) Login() (username, password string) {
+	return SandboxUsername, SandboxPassword
+}

@@ -196,10 +196,22 @@ func (a *AuthServer) IssueCode(clientID, redirectURI, challenge, scope string, s
 	return c
 }
 
+// RedeemOptions change the grant one code exchange issues.
+type RedeemOptions struct {
+	// NonExpiring issues an access token that never expires and no refresh token, whatever the server's
+	// lifetimes: Shopify's classic offline token, for an exchange that does not opt in to expiring tokens.
+	NonExpiring bool
+}
+
 // Redeem exchanges a code. It checks, as platforms do: the code exists and is unused and unexpired, the
 // client and redirect URI match those of the authorization request, and the PKCE verifier matches the
 // challenge. A code is spent by any attempt.
 func (a *AuthServer) Redeem(codeValue, clientID, redirectURI, verifier string) (Grant, *OAuthError) {
+	return a.RedeemWith(codeValue, clientID, redirectURI, verifier, RedeemOptions{})
+}
+
+// RedeemWith is Redeem with per-grant options.
+func (a *AuthServer) RedeemWith(codeValue, clientID, redirectURI, verifier string, o RedeemOptions) (Grant, *OAuthError) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c, ok := a.codes[codeValue]
@@ -219,6 +231,11 @@ func (a *AuthServer) Redeem(codeValue, clientID, redirectURI, verifier string) (
 		return Grant{}, invalidGrant("code_verifier given but the authorization request had no code_challenge")
 	}
 	a.exchanges++
+	if o.NonExpiring {
+		g := &Grant{AccessToken: randomToken(a.opts.TokenPrefix), Scope: c.scope, Subject: c.subject}
+		a.access[g.AccessToken] = &tokenRecord{grant: g}
+		return *g, nil
+	}
 	return a.mintLocked(c.scope, c.subject, time.Time{}), nil
 }
 

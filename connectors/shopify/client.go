@@ -99,11 +99,16 @@ func (c *Connector) query(ctx context.Context, op, doc string, vars map[string]a
 		return connectors.Terminal("RequestInvalid", fmt.Errorf("%s: encode request: %w", op, err))
 	}
 	failures, throttles := 0, 0
+	renewed := false
 	for {
 		if err := c.waitForBudget(ctx, op); err != nil {
 			return err
 		}
-		status, header, respBody, err := c.post(ctx, body)
+		token, err := c.accessToken(ctx)
+		if err != nil {
+			return err
+		}
+		status, header, respBody, err := c.post(ctx, body, token)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -118,6 +123,13 @@ func (c *Connector) query(ctx context.Context, op, doc string, vars map[string]a
 			continue
 		}
 		switch {
+		case status == http.StatusUnauthorized && c.tokens != nil && !renewed:
+			// The OAuth access token expired or was replaced: renew it once and send the request again.
+			renewed = true
+			if _, err := c.tokens.Renew(ctx, token); err != nil {
+				return err
+			}
+			continue
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
 			return connectors.Auth("Unauthorized", fmt.Errorf("%s: HTTP %d: access token rejected: %s", op, status, snippet(respBody)))
 		case status == http.StatusTooManyRequests:
@@ -216,8 +228,21 @@ func errorCode(errs []responseError) string {
 	return ""
 }
 
+// accessToken is the token for the next request: the OAuth token when the integration has one, otherwise
+// the static Admin API token.
+func (c *Connector) accessToken(ctx context.Context) (string, error) {
+	if c.tokens == nil {
+		return c.token, nil
+	}
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
 // post sends one GraphQL request. Only a transport failure (or a body cut short) is returned as an error.
-func (c *Connector) post(ctx context.Context, body []byte) (int, http.Header, []byte, error) {
+func (c *Connector) post(ctx context.Context, body []byte, token string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
@@ -225,7 +250,7 @@ func (c *Connector) post(ctx context.Context, body []byte) (int, http.Header, []
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("X-Shopify-Access-Token", c.token)
+	req.Header.Set("X-Shopify-Access-Token", token)
 	c.stats.requests.Add(1)
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -20,6 +20,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/tether/integration-operator/connectors/sandboxkit"
 )
 
 const (
@@ -106,6 +108,9 @@ type Sandbox struct {
 	throttled int64
 	ops       map[string]int64
 	log       []RequestLog
+
+	// auth is the app's authorization server: install page, token endpoint, uninstall.
+	auth *sandboxkit.AuthServer
 }
 
 // NewSandbox builds a sandbox and seeds it with opts.Seed.
@@ -134,7 +139,7 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Sandbox{opts: opts, ops: map[string]int64{}, jobs: map[int64]*bulkJob{}}
+	s := &Sandbox{opts: opts, ops: map[string]int64{}, jobs: map[int64]*bulkJob{}, auth: newSandboxAuth(opts.Now)}
 	s.Seed(opts.Seed)
 	s.available = opts.RateLimit.MaximumAvailable
 	s.refilled = opts.Now()
@@ -427,7 +432,8 @@ func (s *Sandbox) Log() []RequestLog {
 
 var graphqlPath = regexp.MustCompile(`^/admin/api/([0-9]{4}-[0-9]{2}|unstable)/graphql\.json$`)
 
-// ServeHTTP serves POST /admin/api/{version}/graphql.json and the bulk result files.
+// ServeHTTP serves POST /admin/api/{version}/graphql.json, the bulk result files, and the app's OAuth
+// endpoints (install page, access token, uninstall).
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -457,6 +463,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveBulkResult(w, r)
 	case r.Method == http.MethodPost && graphqlPath.MatchString(r.URL.Path):
 		s.serveGraphQL(w, r)
+	case r.URL.Path == "/admin/oauth/authorize" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		s.serveAuthorize(w, r)
+	case r.URL.Path == "/admin/oauth/access_token" && r.Method == http.MethodPost:
+		s.serveAccessToken(w, r)
+	case r.URL.Path == "/admin/api_permissions/current.json" && r.Method == http.MethodDelete:
+		s.serveUninstall(w, r)
 	default:
 		s.ops["invalid"]++
 		w.Header().Set("Content-Type", "application/json")
@@ -480,7 +492,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	version := graphqlPath.FindStringSubmatch(r.URL.Path)[1]
 	w.Header().Set("X-Shopify-API-Version", version)
-	if tok := r.Header.Get("X-Shopify-Access-Token"); tok == "" || !hmac.Equal([]byte(tok), []byte(s.opts.AccessToken)) {
+	if !s.tokenAccepted(r.Header.Get("X-Shopify-Access-Token")) {
 		s.ops["unauthorized"]++
 		writeJSON(w, http.StatusUnauthorized, []byte(invalidTokenBody))
 		return

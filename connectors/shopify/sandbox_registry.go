@@ -49,3 +49,20 @@ func (s registeredSandbox) TouchOrders(n int) {
 		s.TouchOrder(orders[i].ID)
 	}
 }
+
+var _ connectors.OAuthSandbox = registeredSandbox{}
+
+// AppCredentials is the user Secret of an OAuth integration: the sandbox app's client ID and secret.
+func (s registeredSandbox) AppCredentials() map[string][]byte {
+	return map[string][]byte{AppKeyClientID: []byte(SandboxClientID), AppKeyClientSecret: []byte(SandboxClientSecret)}
+}
+
+// RegisterRedirect adds an allowed redirection URL to the app, as its configuration in the Dev Dashboard does.
+func (s registeredSandbox) RegisterRedirect(callbackURL string) {
+	s.Auth().RegisterRedirect(callbackURL)
+}
+
+// Login is the shop owner's login on the install page.
+func (s registeredSandbox) Login() (username, password string) {
+	return SandboxUsername, SandboxPassword
+}

@@ -35,6 +35,7 @@ func init() {
 		Entities:       []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory},
 		CredentialKeys: []string{CredentialAccessToken},
 		DefaultMapping: DefaultMapping(),
+		OAuth:          OAuth,
 		New: func(cfg connectors.Config) (connectors.Connector, error) {
 			return New(cfg)
 		},
@@ -78,9 +79,12 @@ type Connector struct {
 	PageSizes PageSizes
 
 	endpoint string
-	token    string
-	http     *http.Client
-	log      logr.Logger
+	// token is the static Admin API access token (API-credentials mode); tokens, when set, gives the OAuth
+	// token instead.
+	token  string
+	tokens connectors.Tokens
+	http   *http.Client
+	log    logr.Logger
 
 	mu       sync.Mutex
 	bucket   bucket
@@ -90,11 +94,13 @@ type Connector struct {
 
 var _ connectors.Connector = (*Connector)(nil)
 
-// New builds a connector from the Integration's connection and credentials.
+// New builds a connector from the Integration's connection and credentials: the Admin API access token of
+// the credentials Secret, or, for an integration connected with OAuth, the token cfg.Tokens gives.
 func New(cfg connectors.Config) (*Connector, error) {
+	tokens := connectors.TokensFor(cfg, OAuth)
 	raw, ok := cfg.Credentials[CredentialAccessToken]
 	token := strings.TrimSpace(string(raw))
-	if !ok || token == "" {
+	if tokens == nil && (!ok || token == "") {
 		return nil, connectors.Auth(v1alpha1.ReasonCredentialsNotFound,
 			fmt.Errorf("shopify: the credentials Secret has no %q key (the Admin API access token)", CredentialAccessToken))
 	}
@@ -131,6 +137,7 @@ func New(cfg connectors.Config) (*Connector, error) {
 			Variants: 100, Locations: 100, InventoryLevels: 150},
 		endpoint: base + "/admin/api/" + version + "/graphql.json",
 		token:    token,
+		tokens:   tokens,
 		http:     hc,
 		log:      cfg.Log,
 		expected: map[string]float64{},
