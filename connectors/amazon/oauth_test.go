@@ -2,6 +2,7 @@ package amazon
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +156,20 @@ func TestOAuthTokenExpiringMidSync(t *testing.T) {
 	}
 	if _, err := OAuth.Refresh(context.Background(), e.flow.App, tok); err != nil {
 		t.Fatalf("the original refresh token stopped working: %v", err)
+	}
+	// A lapsed token gets SP-API's 403 Unauthorized saying so.
+	req, _ := http.NewRequest(http.MethodGet, e.srv+"/fba/inventory/v1/summaries?granularityType=Marketplace&granularityId="+
+		e.sb.MarketplaceIDs()[0]+"&marketplaceIds="+e.sb.MarketplaceIDs()[0], nil)
+	req.Header.Set("x-amz-access-token", tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	want := `{"errors":[{"code":"Unauthorized","details":"The access token you provided has expired.","message":"Access to requested resource is denied."}]}`
+	if resp.StatusCode != http.StatusForbidden || strings.TrimSpace(string(body)) != want {
+		t.Errorf("expired token: HTTP %d %s", resp.StatusCode, body)
 	}
 }
 
