@@ -54,6 +54,7 @@ func init() {
 		CredentialKeys: []string{CredentialClientID, CredentialClientSecret, CredentialRefreshToken},
 		DefaultMapping: DefaultMapping(),
 		MaxHistory:     MaxHistory,
+		OAuth:          OAuth,
 		New: func(cfg connectors.Config) (connectors.Connector, error) {
 			return New(cfg)
 		},
@@ -77,7 +78,7 @@ type Connector struct {
 	base         string
 	apiVersion   string
 	marketplaces []string
-	tokens       *tokenSource
+	tokens       connectors.Tokens
 	http         *http.Client
 	log          logr.Logger
 
@@ -87,28 +88,26 @@ type Connector struct {
 
 var _ connectors.Connector = (*Connector)(nil)
 
-// New builds a connector from the Integration's connection and credentials.
+// New builds a connector from the Integration's connection and credentials. The LWA access token comes from
+// cfg.Tokens (an account connected with OAuth), else from a Keeper seeded with the API credentials' refresh
+// token (a self-authorised app).
 func New(cfg connectors.Config) (*Connector, error) {
-	creds := map[string]string{}
-	for _, key := range []string{CredentialClientID, CredentialClientSecret, CredentialRefreshToken} {
-		v := strings.TrimSpace(string(cfg.Credentials[key]))
-		if v == "" {
-			return nil, connectors.Auth(v1alpha1.ReasonCredentialsNotFound,
-				fmt.Errorf("amazon: the credentials Secret has no %q key (%s)", key, credentialHelp[key]))
+	if cfg.Tokens == nil {
+		for _, key := range []string{CredentialClientID, CredentialClientSecret, CredentialRefreshToken} {
+			if strings.TrimSpace(string(cfg.Credentials[key])) == "" {
+				return nil, connectors.Auth(v1alpha1.ReasonCredentialsNotFound,
+					fmt.Errorf("amazon: the credentials Secret has no %q key (%s)", key, credentialHelp[key]))
+			}
 		}
-		creds[key] = v
 	}
+	tokens := connectors.TokensFor(cfg, OAuth)
 	conn := cfg.Connection
 	if len(conn.MarketplaceIDs) == 0 {
 		return nil, connectors.Terminal(v1alpha1.ReasonInvalidConfiguration,
 			fmt.Errorf("amazon: connection.marketplaceIDs is required (for example ATVPDKIKX0DER for amazon.com)"))
 	}
 	base := strings.TrimRight(conn.Endpoint, "/")
-	tokenURL := defaultTokenURL
-	if base != "" {
-		// A sandbox or proxy serves the LWA token endpoint next to the API.
-		tokenURL = base + "/auth/o2/token"
-	} else {
+	if base == "" {
 		var ok bool
 		if base, ok = regionEndpoints[strings.ToUpper(conn.Region)]; !ok {
 			return nil, connectors.Terminal(v1alpha1.ReasonInvalidConfiguration,
@@ -138,19 +137,17 @@ func New(cfg connectors.Config) (*Connector, error) {
 		apiVersion:     version,
 		marketplaces:   append([]string(nil), conn.MarketplaceIDs...),
 		http:           hc,
+		tokens:         tokens,
 		log:            cfg.Log,
-	}
-	c.tokens = &tokenSource{
-		url: tokenURL, clientID: creds[CredentialClientID], clientSecret: creds[CredentialClientSecret],
-		refreshToken: creds[CredentialRefreshToken], http: hc,
 	}
 	return c, nil
 }
 
 var credentialHelp = map[string]string{
-	CredentialClientID:     "the LWA client identifier of the SP-API app",
-	CredentialClientSecret: "the LWA client secret of the SP-API app",
-	CredentialRefreshToken: "the refresh token from the seller's authorisation of the app",
+	CredentialClientID:      "the LWA client identifier of the SP-API app",
+	CredentialClientSecret:  "the LWA client secret of the SP-API app",
+	CredentialRefreshToken:  "the refresh token from the seller's authorisation of the app",
+	CredentialApplicationID: "the SP-API app's application ID, amzn1.sp.solution.…",
 }
 
 // Check signs in and asks getOrders for one order of the last few minutes: the cheapest call the orders role

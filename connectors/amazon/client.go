@@ -91,7 +91,8 @@ type Stats struct {
 	kit.Stats
 	// ByOperation has each operation's counters.
 	ByOperation map[Operation]kit.Stats
-	// TokenRefreshes counts LWA grants.
+	// TokenRefreshes counts LWA grants, when the connector keeps its own token (API credentials outside the
+	// operator).
 	TokenRefreshes int
 }
 
@@ -107,9 +108,9 @@ func (c *Connector) Stats() Stats {
 		s.Retries += st.Retries
 		s.RateLimited += st.RateLimited
 	}
-	c.tokens.mu.Lock()
-	s.TokenRefreshes = c.tokens.refreshes
-	c.tokens.mu.Unlock()
+	if k, ok := c.tokens.(*connectors.Keeper); ok {
+		s.TokenRefreshes = k.Refreshes()
+	}
 	return s
 }
 
@@ -199,34 +200,38 @@ func isInvalidInput(err error) bool {
 	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest
 }
 
-func isForbidden(err error) bool {
+// isTokenRejected reports whether err is SP-API refusing the access token: 403 (or 401) with the code
+// Unauthorized, which is how an expired or revoked LWA token is answered.
+func isTokenRejected(err error) bool {
 	var ae *apiError
-	return errors.As(err, &ae) && ae.Status == http.StatusForbidden
+	return errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) &&
+		(ae.Code == "Unauthorized" || ae.Code == "")
 }
 
-// get sends an authorised GET for an operation and decodes the JSON answer into out. A 403 (the access token
-// expired or was revoked early) is retried once with a freshly granted token before it counts as an auth
-// failure.
+// get sends an authorised GET for an operation and decodes the JSON answer into out. When SP-API rejects the
+// access token (it expired or was revoked early) the token is renewed and the request sent once more before
+// the rejection counts as an auth failure.
 func (c *Connector) get(ctx context.Context, op Operation, path string, q url.Values, out any) error {
 	oc := c.client(op)
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + encodeQuery(q)
 	}
-	stale := ""
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
-		token, err := c.tokens.get(ctx, stale)
-		if err != nil {
-			return err
-		}
 		header := http.Header{
-			"X-Amz-Access-Token": {token},
+			"X-Amz-Access-Token": {tok.AccessToken},
 			"User-Agent":         {userAgent},
 			"X-Amz-Date":         {time.Now().UTC().Format("20060102T150405Z")},
 		}
 		_, err = oc.GetJSON(ctx, u, header, out)
-		if err != nil && isForbidden(err) && attempt == 0 {
-			stale = token
+		if err != nil && isTokenRejected(err) && attempt == 0 {
+			if tok, err = c.tokens.Renew(ctx, tok.AccessToken); err != nil {
+				return err
+			}
 			continue
 		}
 		return err

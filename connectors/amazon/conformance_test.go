@@ -371,10 +371,7 @@ func TestConformanceErrorShapes(t *testing.T) {
 	limits := map[Operation]Rate{OpGetOrders: {PerSecond: 0.001, Burst: 2}}
 	e := newEnv(t, SandboxOptions{Seed: 1, Orders: 10, Products: 5, Locations: 1, Limits: limits})
 	c := e.connector(t, e.credentials(), "")
-	token, err := c.tokens.get(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := accessToken(t, c)
 	do := func(tok, query string) (int, any) {
 		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER&"+query, nil)
 		req.Header.Set("x-amz-access-token", tok)

@@ -76,8 +76,8 @@ func TestNewValidatesCredentialsAndConnection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.base != tc.base || c.tokens.url != tc.lwa || c.apiVersion != tc.apiVersion {
-				t.Errorf("base %s, token URL %s, version %s; want %s, %s, %s", c.base, c.tokens.url, c.apiVersion, tc.base, tc.lwa, tc.apiVersion)
+			if c.base != tc.base || tokenURL(tc.conn) != tc.lwa || c.apiVersion != tc.apiVersion {
+				t.Errorf("base %s, token URL %s, version %s; want %s, %s, %s", c.base, tokenURL(tc.conn), c.apiVersion, tc.base, tc.lwa, tc.apiVersion)
 			}
 		})
 	}
@@ -146,8 +146,8 @@ func TestAccessTokenRefreshedOnExpiry(t *testing.T) {
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// The sandbox's clock jumps past the token's expiry: the API answers 403, the connector refreshes once
-	// and carries on.
+	// The sandbox's clock jumps past the token's expiry: the API answers 403, the connector renews once and
+	// carries on.
 	shift = 11 * time.Minute
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("after expiry: %v", err)
@@ -156,9 +156,10 @@ func TestAccessTokenRefreshedOnExpiry(t *testing.T) {
 		t.Errorf("%d token grants, want 2", n)
 	}
 	// A token about to expire is replaced before it is used.
-	c.tokens.mu.Lock()
-	c.tokens.expires = time.Now().Add(refreshMargin / 2)
-	c.tokens.mu.Unlock()
+	k := c.tokens.(*connectors.Keeper)
+	tok, _ := k.Store.Load(context.Background())
+	tok.Expiry = time.Now().Add(connectors.RefreshMargin / 2)
+	_ = k.Store.Save(context.Background(), tok)
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +174,7 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 	done := make(chan error, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
-			_, err := c.tokens.get(context.Background(), "")
-			done <- err
+			done <- c.Check(context.Background())
 		}()
 	}
 	for i := 0; i < 8; i++ {
@@ -307,10 +307,7 @@ func TestOrdersSinceIsClampedToTwoYears(t *testing.T) {
 func TestSandboxWindowRules(t *testing.T) {
 	e := newEnv(t, SandboxOptions{})
 	c := e.connector(t, e.credentials(), "")
-	token, err := c.tokens.get(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := accessToken(t, c)
 	now := time.Now().UTC()
 	get := func(rawQuery string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/orders/v0/orders?"+rawQuery, nil)

@@ -1,6 +1,7 @@
 package amazon
 
 import (
+	"context"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -56,3 +57,13 @@ func (e *env) connector(t testing.TB, creds map[string][]byte, apiVersion string
 }
 
 var longAgo = time.Now().Add(-5 * 365 * 24 * time.Hour)
+
+// accessToken is the connector's current LWA access token.
+func accessToken(t testing.TB, c *Connector) string {
+	t.Helper()
+	tok, err := c.tokens.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.AccessToken
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,17 +41,18 @@ type SandboxOptions struct {
 // LastUpdatedBefore, the two-year limit on orders and the 18-month limit on startDateTime (400 InvalidInput),
 // page size maxima, NextTokens that only work URL-encoded, and FBA nextTokens that expire after 30 seconds.
 type Sandbox struct {
-	opts         SandboxOptions
-	clientID     string
-	clientSecret string
-	refreshToken string
-	secret       []byte
+	opts          SandboxOptions
+	applicationID string
+	clientID      string
+	clientSecret  string
+	sellerID      string
+	refreshToken  string
+	secret        []byte
+	auth          *sandboxkit.AuthServer
 
 	mu      sync.RWMutex
 	cat     *sandboxkit.Catalog
 	markets []Marketplace
-	access  map[string]time.Time
-	revoked bool
 	// byOrderID indexes the catalog's orders by AmazonOrderId.
 	byOrderID map[string]int
 
@@ -90,16 +92,26 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 		End:     time.Now().UTC().Add(-sandboxEndLag).Truncate(time.Second),
 	})
 	s := &Sandbox{
-		opts:         opts,
-		clientID:     "amzn1.application-oa2-client.sandbox0000000000000000000000",
-		clientSecret: "amzn1.oa2-cs.v1.sandboxsecret" + strconv.FormatUint(opts.Seed, 16),
-		refreshToken: "Atzr|IwEBIsandbox-refresh-token-" + strconv.FormatUint(opts.Seed, 16),
-		secret:       randomBytes(16),
-		cat:          cat,
-		markets:      Marketplaces[:len(cat.Locations)],
-		access:       map[string]time.Time{},
-		buckets:      map[Operation]*sandboxkit.Bucket{},
+		opts:          opts,
+		applicationID: "amzn1.sp.solution.sandbox-" + strconv.FormatUint(opts.Seed, 16),
+		clientID:      "amzn1.application-oa2-client.sandbox0000000000000000000000",
+		clientSecret:  "amzn1.oa2-cs.v1.sandboxsecret" + strconv.FormatUint(opts.Seed, 16),
+		sellerID:      "A3SANDBOX" + strings.ToUpper(strconv.FormatUint(opts.Seed+1000, 36)),
+		secret:        randomBytes(16),
+		cat:           cat,
+		markets:       Marketplaces[:len(cat.Locations)],
+		buckets:       map[Operation]*sandboxkit.Bucket{},
 	}
+	// Login with Amazon: one-hour access tokens, a refresh token that neither rotates nor expires, codes that
+	// live five minutes.
+	s.auth = sandboxkit.NewAuthServer(sandboxkit.AuthServerOptions{
+		ClientID: s.clientID, ClientSecret: s.clientSecret,
+		Username: "seller@sandbox.example", Password: "sandbox-seller-password",
+		AccessTTL: opts.TokenTTL, CodeTTL: 5 * time.Minute, TokenPrefix: "Atza|IwEB",
+		Now: func() time.Time { return s.now() },
+	})
+	// The self-authorised app's refresh token, as Seller Central shows it once.
+	s.refreshToken = s.auth.Mint("", map[string]string{"selling_partner_id": s.sellerID}).RefreshToken
 	s.byOrderID = make(map[string]int, len(cat.Orders))
 	for i := range cat.Orders {
 		mi, _ := s.orderMarket(&cat.Orders[i])
@@ -120,6 +132,7 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /auth/o2/token", s.serveToken)
+	mux.HandleFunc(consentPath, s.serveConsent)
 	mux.HandleFunc("GET /orders/v0/orders", s.api(OpGetOrders, s.serveGetOrders))
 	mux.HandleFunc("GET /orders/v0/orders/{orderId}/orderItems", s.api(OpGetOrderItems, s.serveGetOrderItems))
 	mux.HandleFunc("GET /orders/2026-01-01/orders", s.api(OpSearchOrders, s.serveSearchOrders))
@@ -172,10 +185,20 @@ func (s *Sandbox) OperationCounts() map[Operation]int64 {
 	return out
 }
 
-// ClientID, ClientSecret and RefreshToken are the LWA credentials the sandbox accepts.
+// ClientID, ClientSecret and RefreshToken are the LWA credentials the sandbox accepts; RefreshToken is the
+// self-authorised app's.
 func (s *Sandbox) ClientID() string     { return s.clientID }
 func (s *Sandbox) ClientSecret() string { return s.clientSecret }
 func (s *Sandbox) RefreshToken() string { return s.refreshToken }
+
+// ApplicationID is the registered SP-API app's ID, which the consent URL names.
+func (s *Sandbox) ApplicationID() string { return s.applicationID }
+
+// SellingPartnerID is the seller's ID, which the consent callback reports.
+func (s *Sandbox) SellingPartnerID() string { return s.sellerID }
+
+// Auth is the sandbox's Login with Amazon authorization server.
+func (s *Sandbox) Auth() *sandboxkit.AuthServer { return s.auth }
 
 // MarketplaceIDs are the seller's marketplaces.
 func (s *Sandbox) MarketplaceIDs() []string {
@@ -186,13 +209,9 @@ func (s *Sandbox) MarketplaceIDs() []string {
 	return out
 }
 
-// Revoke makes the refresh token invalid, as when the seller removes the app's authorisation.
-func (s *Sandbox) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked = true
-	s.access = map[string]time.Time{}
-}
+// Revoke makes every refresh and access token invalid, as when the seller removes the app's authorisation in
+// Seller Central.
+func (s *Sandbox) Revoke() { s.auth.RevokeAll() }
 
 // Catalog returns the data the sandbox serves. Callers must not modify it.
 func (s *Sandbox) Catalog() *sandboxkit.Catalog {
@@ -222,31 +241,77 @@ func (s *Sandbox) TouchOrder(i int) {
 
 // --- LWA ---
 
+// serveConsent is Seller Central's consent page: it checks the application ID and that redirect_uri is one
+// of the app's registered OAuth redirect URIs, logs the seller in and, on consent, sends the browser to
+// redirect_uri with state, selling_partner_id and spapi_oauth_code.
+func (s *Sandbox) serveConsent(w http.ResponseWriter, r *http.Request) {
+	s.auth.Consent(w, r, "Seller Central", func(q url.Values) error {
+		switch {
+		case q.Get("application_id") != s.applicationID:
+			return fmt.Errorf("application_id is not a registered application")
+		case q.Get("state") == "":
+			return fmt.Errorf("state is missing")
+		case q.Get("version") != "" && q.Get("version") != "beta":
+			return fmt.Errorf("version must be beta when given")
+		case !s.auth.RedirectRegistered(q.Get("redirect_uri")):
+			return fmt.Errorf("redirect_uri is not one of the application's OAuth redirect URIs")
+		}
+		return nil
+	}, func(q url.Values) (string, error) {
+		code := s.auth.IssueCode(s.clientID, q.Get("redirect_uri"), "", "", map[string]string{"selling_partner_id": s.sellerID})
+		return sandboxkit.AppendQuery(q.Get("redirect_uri"), url.Values{
+			"state": {q.Get("state")}, "selling_partner_id": {s.sellerID}, "spapi_oauth_code": {code}})
+	}, func(q url.Values) (string, error) {
+		return sandboxkit.AppendQuery(q.Get("redirect_uri"), url.Values{"state": {q.Get("state")}, "error": {"access_denied"},
+			"error_description": {"The selling partner declined to authorize the application."}})
+	})
+}
+
+// serveToken is the LWA token endpoint: the authorization_code and refresh_token grants with the client
+// credentials in the form, and LWA's error answers.
 func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "The request is missing a required parameter or is otherwise malformed.")
 		return
 	}
-	if r.PostForm.Get("grant_type") != "refresh_token" {
+	f := r.PostForm
+	grant := f.Get("grant_type")
+	if grant != "refresh_token" && grant != "authorization_code" {
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server.")
 		return
 	}
-	if r.PostForm.Get("client_id") != s.clientID || r.PostForm.Get("client_secret") != s.clientSecret {
+	if !s.auth.CheckClient(f.Get("client_id"), f.Get("client_secret")) {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.revoked || r.PostForm.Get("refresh_token") != s.refreshToken {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
+	var (
+		g     sandboxkit.Grant
+		oerr  *sandboxkit.OAuthError
+		param = "refresh_token"
+	)
+	if grant == "authorization_code" {
+		param = "code"
+		for _, p := range []string{"code", "redirect_uri"} {
+			if f.Get(p) == "" {
+				writeOAuthError(w, http.StatusBadRequest, "invalid_request", "The request is missing a required parameter : "+p)
+				return
+			}
+		}
+		g, oerr = s.auth.Redeem(f.Get("code"), f.Get("client_id"), f.Get("redirect_uri"), "")
+	} else {
+		g, oerr = s.auth.Refresh(f.Get("refresh_token"), f.Get("client_id"))
+	}
+	if oerr != nil {
+		if oerr.Code == "invalid_grant" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "The request has an invalid grant parameter : "+param)
+		} else {
+			writeOAuthError(w, oerr.Status, oerr.Code, oerr.Description)
+		}
 		return
 	}
-	token := "Atza|IwEB" + hex.EncodeToString(randomBytes(24))
-	s.access[token] = s.now().Add(s.opts.TokenTTL)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": token, "refresh_token": s.refreshToken, "token_type": "bearer",
-		"expires_in": int(s.opts.TokenTTL / time.Second),
-	})
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": g.AccessToken, "refresh_token": g.RefreshToken,
+		"token_type": "bearer", "expires_in": g.ExpiresIn(s.now())})
 }
 
 func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
@@ -260,11 +325,13 @@ func (s *Sandbox) api(op Operation, h func(w http.ResponseWriter, r *http.Reques
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-amzn-RequestId", hex.EncodeToString(randomBytes(8)))
 		token := r.Header.Get("x-amz-access-token")
-		s.mu.RLock()
-		exp, ok := s.access[token]
-		s.mu.RUnlock()
-		if token == "" || !ok || !s.now().Before(exp) {
-			writeErrors(w, http.StatusForbidden, "Unauthorized", "Access to requested resource is denied.")
+		if _, ok := s.auth.Access(token); !ok {
+			// SP-API answers a missing or unknown token with 403 Unauthorized, and says so when one has lapsed.
+			details := ""
+			if strings.HasPrefix(token, "Atza|") {
+				details = "The access token you provided has expired."
+			}
+			writeErrorsDetails(w, http.StatusForbidden, "Unauthorized", "Access to requested resource is denied.", details)
 			return
 		}
 		c, _ := s.ops.LoadOrStore(op, new(atomic.Int64))
@@ -290,7 +357,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErrors(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]string{{"code": code, "message": message, "details": ""}}})
+	writeErrorsDetails(w, status, code, message, "")
+}
+
+func writeErrorsDetails(w http.ResponseWriter, status int, code, message, details string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]string{{"code": code, "message": message, "details": details}}})
 }
 
 func invalidInput(w http.ResponseWriter, message string) {

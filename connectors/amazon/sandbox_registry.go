@@ -3,6 +3,7 @@ package amazon
 import (
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/sandboxkit"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
@@ -23,6 +24,28 @@ func (s registeredSandbox) Credentials() map[string][]byte {
 		CredentialRefreshToken: []byte(s.RefreshToken()),
 	}
 }
+
+var _ connectors.OAuthSandbox = registeredSandbox{}
+
+// AppCredentials is the OAuth Secret of the registered SP-API app.
+func (s registeredSandbox) AppCredentials() map[string][]byte {
+	return map[string][]byte{
+		CredentialApplicationID: []byte(s.ApplicationID()),
+		CredentialClientID:      []byte(s.ClientID()),
+		CredentialClientSecret:  []byte(s.ClientSecret()),
+	}
+}
+
+// RegisterRedirect adds an OAuth redirect URI to the app, as the developer does in Solution Provider Portal.
+func (s registeredSandbox) RegisterRedirect(callbackURL string) { s.auth.RegisterRedirect(callbackURL) }
+
+// Login is the seller's Seller Central login.
+func (s registeredSandbox) Login() (string, string) {
+	o := s.auth.Options()
+	return o.Username, o.Password
+}
+
+func (s registeredSandbox) Auth() *sandboxkit.AuthServer { return s.auth }
 
 func (s registeredSandbox) Connection(endpoint string) v1alpha1.Connection {
 	return v1alpha1.Connection{Region: "NA", MarketplaceIDs: s.MarketplaceIDs(), Endpoint: endpoint}

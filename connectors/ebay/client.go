@@ -69,20 +69,22 @@ func checkAPIResponse(resp *http.Response, body []byte) error {
 	return connectors.Terminal("RequestRejected", fmt.Errorf("ebay: %s: HTTP %d: %s", where, status, detail))
 }
 
-// get sends an authenticated GET for path (with its query) and decodes the JSON body into out. A 401 on a
-// cached access token drops the token and retries once with a new one.
+// get sends an authenticated GET for path (with its query) and decodes the JSON body into out. A 401 renews
+// the access token and retries once.
 func (c *Connector) get(ctx context.Context, pathAndQuery string, out any) error {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
 	for attempt := 0; ; attempt++ {
-		token, fresh, err := c.tokens.token(ctx)
-		if err != nil {
-			return err
-		}
 		header := http.Header{}
-		header.Set("Authorization", "Bearer "+token)
+		header.Set("Authorization", "Bearer "+tok.AccessToken)
 		header.Set("User-Agent", userAgent)
 		_, err = c.client.GetJSON(ctx, c.base+pathAndQuery, header, out)
-		if err != nil && errors.Is(err, errTokenRejected) && !fresh && attempt == 0 {
-			c.tokens.invalidate(token)
+		if err != nil && errors.Is(err, errTokenRejected) && attempt == 0 {
+			if tok, err = c.tokens.Renew(ctx, tok.AccessToken); err != nil {
+				return err
+			}
 			continue
 		}
 		return err

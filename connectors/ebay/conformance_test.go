@@ -278,12 +278,12 @@ func checkFormats(t *testing.T, path string, v any) {
 // getJSON fetches path from the sandbox with a valid token and decodes the body.
 func getJSON(t *testing.T, e *env, c *Connector, path string) (int, map[string]any) {
 	t.Helper()
-	token, _, err := c.tokens.token(context.Background())
+	tok, err := c.tokens.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -497,12 +497,11 @@ func TestConformanceResponsesCarryTheDocumentedFields(t *testing.T) {
 	if !strings.Contains(section, "`expires_in` 7200") {
 		t.Error("commerce-apis.md no longer says access tokens last 7200 s")
 	}
-	if _, _, err := c.tokens.token(context.Background()); err != nil {
+	tok, err := c.tokens.Token(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	c.tokens.mu.Lock()
-	ttl := c.tokens.expires.Sub(time.Now())
-	c.tokens.mu.Unlock()
+	ttl := time.Until(tok.Expiry)
 	if ttl < 7190*time.Second || ttl > 7200*time.Second {
 		t.Errorf("access token lifetime %v, want 7200 s", ttl)
 	}

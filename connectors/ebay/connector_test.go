@@ -54,7 +54,7 @@ func TestNewRequiresEveryCredential(t *testing.T) {
 		})
 	}
 	c, err := New(connectors.Config{Credentials: full, HTTPClient: http.DefaultClient})
-	if err != nil || c.base != DefaultEndpoint || c.tokens.url != DefaultEndpoint+"/identity/v1/oauth2/token" {
+	if _, tokenURL := endpoints(v1alpha1.Connection{}); err != nil || c.base != DefaultEndpoint || tokenURL != DefaultEndpoint+"/identity/v1/oauth2/token" {
 		t.Fatalf("default endpoint: %v %+v", err, c)
 	}
 	c, _ = New(connectors.Config{Credentials: full, Connection: v1alpha1.Connection{Endpoint: "http://proxy:8080/"}})
@@ -137,7 +137,13 @@ func TestInsufficientScopeIsAuth(t *testing.T) {
 		t.Fatalf("refresh asking for an ungranted scope: %v (%v %s)", err, class, reason)
 	}
 	// Asking only for what was granted works for orders; the inventory API then answers 403.
-	c.Scopes = []string{ScopeFulfillment}
+	c, err = New(connectors.Config{Connection: v1alpha1.Connection{Endpoint: e.srv.URL}, HTTPClient: e.srv.Client(), Log: logr.Discard(),
+		Tokens: &connectors.Keeper{Flow: OAuth, App: connectors.App{Connection: v1alpha1.Connection{Endpoint: e.srv.URL},
+			Credentials: e.credentials(), HTTPClient: e.srv.Client()},
+			Store: connectors.NewMemoryTokenStore(connectors.Token{RefreshToken: e.sb.RefreshToken(), Scope: ScopeFulfillment})}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatalf("Check with the granted scope: %v", err)
 	}
@@ -170,6 +176,7 @@ func TestAccessTokenLifecycle(t *testing.T) {
 	e := newEnv(t, SandboxOptions{Seed: 1, Orders: 50, Products: 5, Locations: 2, Now: clk.Now, End: clk.Now()})
 	c := e.connector(t, nil)
 	c.now = clk.Now
+	c.tokens.(*connectors.Keeper).Now = clk.Now
 	ctx := context.Background()
 
 	// Concurrent first calls share one refresh.

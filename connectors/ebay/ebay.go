@@ -53,6 +53,7 @@ func init() {
 		CredentialKeys: []string{CredentialClientID, CredentialClientSecret, CredentialRefreshToken},
 		DefaultMapping: DefaultMapping(),
 		MaxHistory:     MaxHistory,
+		OAuth:          OAuth,
 		New: func(cfg connectors.Config) (connectors.Connector, error) {
 			return New(cfg)
 		},
@@ -78,30 +79,25 @@ type Connector struct {
 	// ClockSkew is how far before our own clock a filter bound is set, for the difference between our clock
 	// and eBay's lastModifiedDate stamps.
 	ClockSkew time.Duration
-	// Scopes are the OAuth scopes requested when refreshing the access token: the ones the seller granted or
-	// a subset.
-	Scopes []string
-
-	base   string
-	client *kit.Client
-	pacer  *kit.AdaptivePacer
-	tokens *tokenSource
-	log    logr.Logger
-	now    func() time.Time
+	base      string
+	client    *kit.Client
+	pacer     *kit.AdaptivePacer
+	tokens    connectors.Tokens
+	log       logr.Logger
+	now       func() time.Time
 }
 
 var _ connectors.Connector = (*Connector)(nil)
 
 // New builds a connector from the Integration's connection and credentials.
 func New(cfg connectors.Config) (*Connector, error) {
-	creds := map[string]string{}
-	for _, key := range []string{CredentialClientID, CredentialClientSecret, CredentialRefreshToken} {
-		v := strings.TrimSpace(string(cfg.Credentials[key]))
-		if v == "" {
-			return nil, connectors.Auth(v1alpha1.ReasonCredentialsNotFound,
-				fmt.Errorf("ebay: the credentials Secret has no %q key (%s)", key, credentialWhat[key]))
+	if cfg.Tokens == nil {
+		for _, key := range []string{CredentialClientID, CredentialClientSecret, CredentialRefreshToken} {
+			if strings.TrimSpace(string(cfg.Credentials[key])) == "" {
+				return nil, connectors.Auth(v1alpha1.ReasonCredentialsNotFound,
+					fmt.Errorf("ebay: the credentials Secret has no %q key (%s)", key, credentialWhat[key]))
+			}
 		}
-		creds[key] = v
 	}
 	base := strings.TrimRight(cfg.Connection.Endpoint, "/")
 	if base == "" {
@@ -119,7 +115,6 @@ func New(cfg connectors.Config) (*Connector, error) {
 		PageSizes:    PageSizes{Orders: MaxOrdersPerPage, InventoryItems: MaxInventoryItemsPerPage, Locations: 100},
 		CatchUpAfter: time.Minute,
 		ClockSkew:    2 * time.Minute,
-		Scopes:       []string{ScopeFulfillment, ScopeInventory},
 		base:         base,
 		log:          cfg.Log,
 		now:          time.Now,
@@ -131,15 +126,9 @@ func New(cfg connectors.Config) (*Connector, error) {
 		Pacer:    c.pacer,
 		Check:    checkAPIResponse,
 	}
-	c.tokens = &tokenSource{
-		url:          base + tokenPath,
-		clientID:     creds[CredentialClientID],
-		clientSecret: creds[CredentialClientSecret],
-		refreshToken: creds[CredentialRefreshToken],
-		scopes:       func() []string { return c.Scopes },
-		client:       &kit.Client{HTTP: hc, Platform: "ebay", Check: checkTokenResponse},
-		now:          func() time.Time { return c.now() },
-	}
+	// The access token comes from the operator's keeper (an account connected with OAuth), else from a keeper
+	// seeded with the API credentials' refresh token.
+	c.tokens = connectors.TokensFor(cfg, OAuth)
 	return c, nil
 }
 
@@ -147,6 +136,7 @@ var credentialWhat = map[string]string{
 	CredentialClientID:     "the application's App ID (Client ID)",
 	CredentialClientSecret: "the application's Cert ID (Client Secret)",
 	CredentialRefreshToken: "the seller's OAuth refresh token",
+	CredentialRuName:       "the app's RuName, from the User Tokens page of the developer account",
 }
 
 // Stats are the counters of a connector's API traffic (token requests excluded).

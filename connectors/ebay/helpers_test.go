@@ -57,7 +57,6 @@ func (e *env) connector(t testing.TB, creds map[string][]byte) *Connector {
 		t.Fatalf("New: %v", err)
 	}
 	c.client.BaseBackoff, c.client.MaxBackoff = time.Millisecond, 20*time.Millisecond
-	c.tokens.client.BaseBackoff, c.tokens.client.MaxBackoff = time.Millisecond, 20*time.Millisecond
 	return c
 }
 

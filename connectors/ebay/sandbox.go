@@ -1,10 +1,9 @@
 package ebay
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,27 +54,24 @@ const seededHistory = 2*365*24*time.Hour - 7*24*time.Hour
 // and a request throttle answered with 429 and errorId 2001. Orders still awaiting payment are not listed, as
 // on eBay.
 type Sandbox struct {
-	clientID, clientSecret, refreshToken string
-	scopes                               []string
-	tokenTTL                             time.Duration
-	now                                  func() time.Time
+	clientID, clientSecret, refreshToken, ruName string
+	tokenTTL                                     time.Duration
+	now                                          func() time.Time
+	auth                                         *sandboxkit.AuthServer
 
 	bucket  *sandboxkit.Bucket
 	faults  sandboxkit.Faults
 	handler http.Handler
 
-	mu      sync.Mutex
-	data    *sandboxData
-	tokens  map[string]accessToken
-	revoked bool
-	log     []LoggedRequest
+	mu     sync.Mutex
+	data   *sandboxData
+	scopes []string
+	// granted are the scopes of each access token issued.
+	granted   map[string][]string
+	acceptURL string
+	log       []LoggedRequest
 
 	throttled, tokenRequests atomic.Int64
-}
-
-type accessToken struct {
-	expires time.Time
-	scopes  []string
 }
 
 // LoggedRequest is a request the sandbox received, for tests that check what the client sends. The
@@ -106,16 +102,26 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 	s := &Sandbox{
 		clientID:     "AcmeOutf-Tether-PRD-" + hexOf(opts.Seed, 8) + "-" + hexOf(opts.Seed+1, 4),
 		clientSecret: "PRD-" + hexOf(opts.Seed+2, 12),
-		refreshToken: "v^1.1#i^1#r^1#p^3#I^3#f^0#t^Ul4xMF8" + hexOf(opts.Seed+3, 24),
+		ruName:       "Acme_Outfitters-AcmeOutf-Tether-" + hexOf(opts.Seed+4, 3),
 		scopes:       []string{ScopeFulfillment, ScopeInventory, "https://api.ebay.com/oauth/api_scope"},
 		tokenTTL:     opts.AccessTokenTTL,
 		now:          now,
 		data:         newSandboxData(cat),
-		tokens:       map[string]accessToken{},
+		granted:      map[string][]string{},
 	}
 	if s.tokenTTL <= 0 {
 		s.tokenTTL = 2 * time.Hour
 	}
+	// eBay's user tokens: two-hour access tokens, refresh tokens of about 18 months that do not rotate, codes
+	// that live five minutes (eBay says 299 s).
+	s.auth = sandboxkit.NewAuthServer(sandboxkit.AuthServerOptions{
+		ClientID: s.clientID, ClientSecret: s.clientSecret,
+		Username: "acme-outfitters", Password: "sandbox-seller-password",
+		AccessTTL: s.tokenTTL, RefreshTTL: refreshTokenTTL, CodeTTL: 299 * time.Second,
+		TokenPrefix: "v^1.1#i^1#p^3#f^0#I^3#r^0#t^H4sI", Now: now,
+	})
+	// The refresh token a seller minted outside the operator (API credentials).
+	s.refreshToken = s.auth.Mint(strings.Join(s.scopes, " "), nil).RefreshToken
 	switch rl := opts.RateLimit; {
 	case opts.Unlimited:
 		s.bucket = sandboxkit.Unlimited()
@@ -127,6 +133,7 @@ func NewSandbox(opts SandboxOptions) *Sandbox {
 	s.bucket.Now = now
 	mux := http.NewServeMux()
 	mux.HandleFunc("/identity/v1/oauth2/token", s.serveToken)
+	mux.HandleFunc(authorizePath, s.serveAuthorize)
 	mux.HandleFunc("GET "+ordersPath, s.api(ScopeFulfillment, s.serveOrders))
 	mux.HandleFunc("GET "+inventoryItemsPath, s.api(ScopeInventory, s.serveInventoryItems))
 	mux.HandleFunc("GET "+locationsPath, s.api(ScopeInventory, s.serveLocations))
@@ -155,6 +162,20 @@ func (s *Sandbox) ClientID() string     { return s.clientID }
 func (s *Sandbox) ClientSecret() string { return s.clientSecret }
 func (s *Sandbox) RefreshToken() string { return s.refreshToken }
 
+// RuName is the app's redirect URL name.
+func (s *Sandbox) RuName() string { return s.ruName }
+
+// SetAcceptURL sets the accept URL the app's RuName maps to, as the developer does on the User Tokens page.
+func (s *Sandbox) SetAcceptURL(u string) {
+	s.mu.Lock()
+	s.acceptURL = u
+	s.mu.Unlock()
+	s.auth.RegisterRedirect(u)
+}
+
+// Auth is the sandbox's authorization server.
+func (s *Sandbox) Auth() *sandboxkit.AuthServer { return s.auth }
+
 // Throttled counts the requests answered with 429.
 func (s *Sandbox) Throttled() int64 { return s.throttled.Load() }
 
@@ -172,19 +193,10 @@ func (s *Sandbox) ResetNext(n int) { s.faults.ResetNext(n) }
 
 // RevokeRefreshToken revokes the seller's consent: refreshes fail with invalid_grant and every access token
 // issued from it stops working.
-func (s *Sandbox) RevokeRefreshToken() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked = true
-	clear(s.tokens)
-}
+func (s *Sandbox) RevokeRefreshToken() { s.auth.RevokeAll() }
 
 // ExpireAccessTokens makes every issued access token invalid, as if their two hours had passed.
-func (s *Sandbox) ExpireAccessTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.tokens)
-}
+func (s *Sandbox) ExpireAccessTokens() { s.auth.ExpireAccessTokens() }
 
 // SetGrantedScopes changes the scopes the seller consented to.
 func (s *Sandbox) SetGrantedScopes(scopes ...string) {
@@ -248,14 +260,18 @@ func (s *Sandbox) api(scope string, next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		s.mu.Lock()
-		at, known := s.tokens[token]
-		s.mu.Unlock()
-		if !strings.EqualFold(scheme, "Bearer") || !known || !s.now().Before(at.expires) {
+		g, live := s.auth.Access(token)
+		if !strings.EqualFold(scheme, "Bearer") || !live {
 			writeErrors(w, http.StatusUnauthorized, errInvalidToken)
 			return
 		}
-		if !slices.Contains(at.scopes, scope) && !slices.Contains(at.scopes, readWrite) {
+		s.mu.Lock()
+		scopes, ok := s.granted[token]
+		s.mu.Unlock()
+		if !ok {
+			scopes = strings.Fields(g.Scope)
+		}
+		if !slices.Contains(scopes, scope) && !slices.Contains(scopes, readWrite) {
 			writeErrors(w, http.StatusForbidden, errAccessDenied)
 			return
 		}
@@ -276,14 +292,58 @@ func (s *Sandbox) record(r *http.Request) {
 		Query: r.URL.Query(), Auth: auth, Header: h})
 }
 
-// oauthFailure writes the token endpoint's error body.
+// refreshTokenTTL is a refresh token's lifetime: refresh_token_expires_in 47304000 seconds (18 months).
+const refreshTokenTTL = 47304000 * time.Second
+
+// oauthFailure writes the identity API's error body (RFC 6749 section 5.2).
 func oauthFailure(w http.ResponseWriter, status int, code, description string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(oauthError{Error: code, Description: description})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 }
 
-// serveToken is POST /identity/v1/oauth2/token for the refresh_token grant.
+// serveAuthorize is eBay's grant-application-access page, GET /oauth2/authorize?client_id&redirect_uri=RuName&
+// response_type=code&scope&state. The RuName must be the app's, and have an accept URL; on consent the browser
+// goes to that URL with state, code and expires_in, on denial with error=access_denied.
+func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	s.auth.Consent(w, r, "eBay", func(q url.Values) error {
+		s.mu.Lock()
+		accept, granted := s.acceptURL, s.scopes
+		s.mu.Unlock()
+		switch {
+		case q.Get("client_id") != s.clientID:
+			return fmt.Errorf("client_id is not a registered application")
+		case q.Get("redirect_uri") != s.ruName:
+			return fmt.Errorf("redirect_uri is not one of the application's RuNames")
+		case accept == "":
+			return fmt.Errorf("the RuName has no auth accepted URL")
+		case q.Get("response_type") != "code":
+			return fmt.Errorf("response_type must be code")
+		case len(strings.Fields(q.Get("scope"))) == 0:
+			return fmt.Errorf("scope is missing")
+		}
+		for _, sc := range strings.Fields(q.Get("scope")) {
+			if !slices.Contains(granted, sc) {
+				return fmt.Errorf("scope %s is not available to the application", sc)
+			}
+		}
+		return nil
+	}, func(q url.Values) (string, error) {
+		code := s.auth.IssueCode(s.clientID, s.ruName, "", q.Get("scope"), nil)
+		s.mu.Lock()
+		accept := s.acceptURL
+		s.mu.Unlock()
+		return sandboxkit.AppendQuery(accept, url.Values{"state": {q.Get("state")}, "code": {code}, "expires_in": {"299"}})
+	}, func(q url.Values) (string, error) {
+		s.mu.Lock()
+		accept := s.acceptURL
+		s.mu.Unlock()
+		return sandboxkit.AppendQuery(accept, url.Values{"state": {q.Get("state")}, "error": {"access_denied"}})
+	})
+}
+
+// serveToken is POST /identity/v1/oauth2/token: the authorization_code and refresh_token grants, with the
+// client credentials in Basic auth.
 func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.tokenRequests.Add(1)
 	if r.Method != http.MethodPost {
@@ -292,7 +352,7 @@ func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, secret, ok := r.BasicAuth()
-	if !ok || id != s.clientID || secret != s.clientSecret {
+	if !ok || !s.auth.CheckClient(id, secret) {
 		oauthFailure(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
@@ -304,7 +364,24 @@ func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthFailure(w, http.StatusBadRequest, "invalid_request", "request is missing a required parameter or malformed")
 		return
 	}
-	switch r.PostForm.Get("grant_type") {
+	f := r.PostForm
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		if f.Get("code") == "" || f.Get("redirect_uri") == "" {
+			oauthFailure(w, http.StatusBadRequest, "invalid_request", "request is missing a required parameter or malformed")
+			return
+		}
+		g, oerr := s.auth.Redeem(f.Get("code"), id, f.Get("redirect_uri"), "")
+		if oerr != nil {
+			oauthFailure(w, http.StatusBadRequest, "invalid_grant", "the provided authorization grant code is invalid or was issued to another client")
+			return
+		}
+		s.grant(g.AccessToken, strings.Fields(g.Scope))
+		writeJSON(w, map[string]any{
+			"access_token": g.AccessToken, "expires_in": g.ExpiresIn(s.now()), "refresh_token": g.RefreshToken,
+			"refresh_token_expires_in": g.RefreshExpiresIn(s.now()), "token_type": "User Access Token",
+		})
+		return
 	case "refresh_token":
 	case "":
 		oauthFailure(w, http.StatusBadRequest, "invalid_request", "request is missing a required parameter or malformed")
@@ -313,35 +390,39 @@ func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthFailure(w, http.StatusBadRequest, "unsupported_grant_type", "grant type in request is not supported by the authorization server")
 		return
 	}
-	rt := r.PostForm.Get("refresh_token")
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	rt := f.Get("refresh_token")
 	if rt == "" {
 		oauthFailure(w, http.StatusBadRequest, "invalid_request", "request is missing a required parameter or malformed")
 		return
 	}
-	if rt != s.refreshToken || s.revoked {
-		oauthFailure(w, http.StatusBadRequest, "invalid_grant", "the provided authorization refresh token is invalid or was issued to another client")
-		return
-	}
+	s.mu.Lock()
 	scopes := s.scopes
-	if req := strings.Fields(r.PostForm.Get("scope")); len(req) > 0 {
+	s.mu.Unlock()
+	if req := strings.Fields(f.Get("scope")); len(req) > 0 {
 		for _, sc := range req {
-			if !slices.Contains(s.scopes, sc) {
+			if !slices.Contains(scopes, sc) {
 				oauthFailure(w, http.StatusBadRequest, "invalid_scope", "the requested scope is invalid, unknown, malformed, or exceeds the scope granted to the client")
 				return
 			}
 		}
 		scopes = req
 	}
-	buf := make([]byte, 48)
-	_, _ = rand.Read(buf)
-	token := "v^1.1#i^1#p^3#f^0#I^3#r^0#t^H4sI" + base64.RawURLEncoding.EncodeToString(buf)
-	s.tokens[token] = accessToken{expires: s.now().Add(s.tokenTTL), scopes: slices.Clone(scopes)}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": token,
-		"expires_in":   int(s.tokenTTL / time.Second),
+	g, oerr := s.auth.Refresh(rt, id)
+	if oerr != nil {
+		oauthFailure(w, http.StatusBadRequest, "invalid_grant", "the provided authorization refresh token is invalid or was issued to another client")
+		return
+	}
+	s.grant(g.AccessToken, scopes)
+	writeJSON(w, map[string]any{
+		"access_token": g.AccessToken,
+		"expires_in":   g.ExpiresIn(s.now()),
 		"token_type":   "User Access Token",
 	})
+}
+
+// grant records the scopes an access token carries.
+func (s *Sandbox) grant(token string, scopes []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.granted[token] = slices.Clone(scopes)
 }

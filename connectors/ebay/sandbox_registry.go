@@ -3,6 +3,7 @@ package ebay
 import (
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/connectors/sandboxkit"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
@@ -22,6 +23,28 @@ func (s registeredSandbox) Credentials() map[string][]byte {
 		CredentialRefreshToken: []byte(s.RefreshToken()),
 	}
 }
+
+var _ connectors.OAuthSandbox = registeredSandbox{}
+
+// AppCredentials is the OAuth Secret of the registered app.
+func (s registeredSandbox) AppCredentials() map[string][]byte {
+	return map[string][]byte{
+		CredentialClientID:     []byte(s.ClientID()),
+		CredentialClientSecret: []byte(s.ClientSecret()),
+		CredentialRuName:       []byte(s.RuName()),
+	}
+}
+
+// RegisterRedirect makes callbackURL the accept (and declined) URL of the app's RuName.
+func (s registeredSandbox) RegisterRedirect(callbackURL string) { s.SetAcceptURL(callbackURL) }
+
+// Login is the seller's eBay sign-in.
+func (s registeredSandbox) Login() (string, string) {
+	o := s.auth.Options()
+	return o.Username, o.Password
+}
+
+func (s registeredSandbox) Auth() *sandboxkit.AuthServer { return s.auth }
 
 func (s registeredSandbox) Connection(endpoint string) v1alpha1.Connection {
 	return v1alpha1.Connection{Endpoint: endpoint}

@@ -667,3 +667,72 @@ func TestRegisteredPlatformDescribesWalmart(t *testing.T) {
 		t.Fatalf("New from the sandbox's connection and credentials: %v", err)
 	}
 }
+
+// TestTokenExpiringMidSyncIsReplacedAndTheReadCompletes lets Walmart stop accepting the access token while a
+// read is between pages: the next page's 401 fetches a new token and the read goes on without losing or
+// repeating a page. The sandbox issues 900-second tokens and answers an expired one with Walmart's 401 body.
+func TestTokenExpiringMidSyncIsReplacedAndTheReadCompletes(t *testing.T) {
+	e := newEnv(t, SandboxOptions{Unlimited: true})
+	c := e.connector(t)
+	c.PageSizes = PageSizes{Orders: 50, Items: 25, Inventories: 10}
+	// The token endpoint's lifetime is Walmart's 15 minutes.
+	if _, err := c.accessToken(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := c.tokenExpiry.Sub(time.Now()); ttl < 899*time.Second || ttl > 900*time.Second {
+		t.Fatalf("token lifetime %v, want 900 s", ttl)
+	}
+	counts := e.sb.Counts()
+	for _, tc := range []struct {
+		entity v1alpha1.DataType
+		want   int
+	}{{v1alpha1.DataOrders, counts.Orders}, {v1alpha1.DataProducts, counts.Items}, {v1alpha1.DataInventory, counts.InventoryLevels}} {
+		t.Run(string(tc.entity), func(t *testing.T) {
+			before := c.Stats().TokenRequests
+			res := connectortest.MustReadWith(t, c, connectors.ReadRequest{Entity: tc.entity}, connectortest.ReadOptions{
+				OnPage: func(n int, _ connectors.Page) {
+					if n == 1 {
+						e.sb.ExpireTokens()
+					}
+				},
+			})
+			if len(res.Records) != tc.want || len(res.ByID) != tc.want {
+				t.Fatalf("read %d records (%d distinct), want %d once each", len(res.Records), len(res.ByID), tc.want)
+			}
+			if n := c.Stats().TokenRequests - before; n != 1 {
+				t.Fatalf("%d token requests during the read, want 1 (the replacement)", n)
+			}
+		})
+	}
+	// The 401 the expired token got is Walmart's.
+	rejected := 0
+	for _, req := range e.sb.RequestLog() {
+		if req.Status == http.StatusUnauthorized {
+			rejected++
+		}
+	}
+	if rejected != 3 {
+		t.Fatalf("%d requests rejected with 401, want one per read", rejected)
+	}
+	old, err := c.accessToken(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sb.ExpireTokens()
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/v3/orders", nil)
+	req.Header.Set("WM_SEC.ACCESS_TOKEN", old)
+	req.Header.Set("WM_SVC.NAME", ServiceName)
+	req.Header.Set("WM_QOS.CORRELATION_ID", newCorrelationID())
+	req.Header.Set("Accept", "application/json")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	errs := parseErrors(body)
+	if resp.StatusCode != http.StatusUnauthorized || len(errs) != 1 || errs[0].Code != "UNAUTHORIZED.GMP_GATEWAY_API" ||
+		errs[0].Description != "Access token has expired" {
+		t.Fatalf("expired token: HTTP %d %s", resp.StatusCode, body)
+	}
+}
