@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,9 @@ func TestConnectInHeadlessBrowser(t *testing.T) {
 			if !strings.Contains(res.Text, "is connected to "+string(name)) || !strings.HasPrefix(res.FinalURL, oauthURL+"/oauth/callback") {
 				t.Fatalf("the browser ended on %s (HTTP %d): %s", browser.Redact(res.FinalURL), res.Status, res.Text)
 			}
-			secrets.remember(map[string]string{"callback": res.FinalURL})
+			if u, err := url.Parse(res.FinalURL); err == nil && u.Query().Get("code") != "" {
+				secrets.remember(map[string]string{"code": u.Query().Get("code")})
+			}
 			in = waitState(t, ns, "shop", v1alpha1.StateConnected)
 			if run := in.Status.Runs[0]; run.Result != "Succeeded" || run.Read == 0 {
 				t.Fatalf("first run: %+v", run)
