@@ -497,3 +497,99 @@ func TestOAuthTokenExpiresBetweenSyncs(t *testing.T) {
 		})
 	}
 }
+
+// TestOAuthNewCredentialsRevokeTheOldGrant: pointing spec.auth at other credentials disconnects the old grant
+// (revoked at the platform where it can be, its Secret deleted) and asks for a new connection.
+func TestOAuthNewCredentialsRevokeTheOldGrant(t *testing.T) {
+	p, _ := connectors.Lookup(v1alpha1.PlatformShopify)
+	if p.OAuth == nil || p.OAuth.Revoke == nil {
+		t.Fatal("Shopify has no OAuth revocation")
+	}
+	ns := newNamespace(t)
+	f := startOAuthSandbox(t, p, 20)
+	in := f.createOAuthIntegration(t, ns, "shop")
+	if status, page := f.connect(t, newBrowserSession(), in.Status.Authorization.ConnectURL); status != http.StatusOK {
+		t.Fatalf("connect: HTTP %d: %s", status, page)
+	}
+	in = waitState(t, ns, "shop", v1alpha1.StateConnected)
+	old, _ := tokenSecret(t, in)
+	access := string(old.Data["accessToken"])
+
+	createSecret(t, ns, "shop-v2", f.appSecretData())
+	patchSpec(t, ns, "shop", func(in *v1alpha1.Integration) { in.Spec.Auth.SecretRef.Name = "shop-v2" })
+	in = waitConnectLink(t, ns, "shop")
+	if _, live := f.oauth.Auth().Access(access); live {
+		t.Fatal("the old grant still works after spec.auth changed")
+	}
+	if sec, found := tokenSecret(t, in); found && string(sec.Data["accessToken"]) == access {
+		t.Fatal("the old grant's tokens were kept")
+	}
+	if status, page := f.connect(t, newBrowserSession(), in.Status.Authorization.ConnectURL); status != http.StatusOK {
+		t.Fatalf("reconnect: HTTP %d: %s", status, page)
+	}
+	waitState(t, ns, "shop", v1alpha1.StateConnected)
+}
+
+// TestOAuthRefusesACodeForAnotherIntegration: a code obtained in another integration's flow (another app),
+// delivered with this integration's state in the browser that started it, fails at the exchange and nothing
+// is written.
+func TestOAuthRefusesACodeForAnotherIntegration(t *testing.T) {
+	p, _ := connectors.Lookup(v1alpha1.PlatformEtsy)
+	ns := newNamespace(t)
+	a := startOAuthSandbox(t, p, 10)
+	other := startOAuthSandbox(t, p, 10)
+	inA := a.createOAuthIntegration(t, ns, "shop-a")
+	inB := other.createOAuthIntegration(t, ns, "shop-b")
+
+	// The admin opens A's link: the browser holds A's connect cookie, the authorize URL A's state.
+	admin := newBrowserSession()
+	stop := *admin.client
+	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := stop.Get(inA.Status.Authorization.ConnectURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = connectortest.ReadPage(resp)
+	authorize, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || authorize.Query().Get("state") == "" {
+		t.Fatalf("the connect link did not redirect to the platform with a state: %q", resp.Header.Get("Location"))
+	}
+	stateA := authorize.Query().Get("state")
+
+	// Someone completes B's flow and takes its code.
+	b := newBrowserSession()
+	resp, err = b.client.Get(inB.Status.Authorization.ConnectURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := connectortest.ReadPage(resp)
+	user, pass := other.oauth.Login()
+	noFollow := *b.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = connectortest.SubmitConsent(&noFollow, resp.Request.URL.String(), page, user, pass, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = connectortest.ReadPage(resp)
+	cbB, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || cbB.Query().Get("code") == "" {
+		t.Fatalf("B's consent did not redirect with a code: %q", resp.Header.Get("Location"))
+	}
+	secrets.remember(map[string]string{"code": cbB.Query().Get("code")})
+
+	// B's code with A's state, in the admin's browser.
+	crossed := oauthURL + "/oauth/callback?" + url.Values{"code": {cbB.Query().Get("code")}, "state": {stateA}}.Encode()
+	status, page := admin.get(t, crossed)
+	if status != http.StatusBadGateway || !strings.Contains(page, "did not complete the connection") {
+		t.Fatalf("crossed code: HTTP %d: %s", status, page)
+	}
+	if strings.Contains(page, cbB.Query().Get("code")) {
+		t.Fatal("the error page repeats the code")
+	}
+	if _, found := tokenSecret(t, inA); found {
+		t.Fatal("a code for another integration wrote a token Secret")
+	}
+	if in := getIntegration(t, ns, "shop-a"); conditions.IsTrue(in, v1alpha1.ConditionConnected) {
+		t.Fatal("integration A reports Connected")
+	}
+}
