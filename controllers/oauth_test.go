@@ -1,12 +1,16 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,8 +23,10 @@ import (
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 	"github.com/tether/integration-operator/connectors/connectortest"
+	"github.com/tether/integration-operator/connectors/sandboxkit"
 	"github.com/tether/integration-operator/internal/conditions"
 	"github.com/tether/integration-operator/internal/oauth"
+	"github.com/tether/integration-operator/internal/tether"
 )
 
 // oauthFixture is an OAuth platform's sandbox with the suite's callback registered.
@@ -51,11 +57,22 @@ func oauthPlatforms(t *testing.T) []connectors.Platform {
 }
 
 func startOAuthSandbox(t *testing.T, p connectors.Platform, orders int) *oauthFixture {
+	return startOAuthSandboxWith(t, p, orders, nil)
+}
+
+// startOAuthSandboxWith serves the sandbox through wrap (nil: directly).
+func startOAuthSandboxWith(t *testing.T, p connectors.Platform, orders int, wrap func(connectors.OAuthSandbox) http.Handler) *oauthFixture {
 	t.Helper()
-	sb := startSandbox(t, p.Name, connectors.SandboxOptions{Seed: 5, Orders: orders, Products: 20, Locations: 2, Unlimited: true, Fast: true})
-	os := sb.Sandbox.(connectors.OAuthSandbox)
+	sb := p.NewSandbox(connectors.SandboxOptions{Seed: 5, Orders: orders, Products: 20, Locations: 2, Unlimited: true, Fast: true})
+	os := sb.(connectors.OAuthSandbox)
+	var h http.Handler = sb
+	if wrap != nil {
+		h = wrap(os)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
 	os.RegisterRedirect(oauthURL + "/oauth/callback")
-	return &oauthFixture{sandboxFixture: sb, oauth: os, platform: p}
+	return &oauthFixture{sandboxFixture: &sandboxFixture{Sandbox: sb, URL: srv.URL}, oauth: os, platform: p}
 }
 
 // appSecretData is the app registration as Secret string data.
@@ -592,4 +609,135 @@ func TestOAuthRefusesACodeForAnotherIntegration(t *testing.T) {
 	if in := getIntegration(t, ns, "shop-a"); conditions.IsTrue(in, v1alpha1.ConditionConnected) {
 		t.Fatal("integration A reports Connected")
 	}
+}
+
+// tokenTrouble sits in front of a sandbox: once armed, it lets the platform expire every access token after a
+// number of API requests (mid-sync), and it can make the token endpoint fail its next refreshes with 503.
+type tokenTrouble struct {
+	next        http.Handler
+	auth        *sandboxkit.AuthServer
+	armed       atomic.Bool
+	expireAt    atomic.Int64
+	requests    atomic.Int64
+	failRefresh atomic.Int64
+	refreshes   atomic.Int64
+}
+
+func (m *tokenTrouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.Body != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte("refresh_token")) && bytes.Contains(body, []byte("grant_type")) {
+			m.refreshes.Add(1)
+			if m.failRefresh.Add(-1) >= 0 {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, `{"error":"temporarily_unavailable","error_description":"try again later"}`)
+				return
+			}
+			m.next.ServeHTTP(w, r)
+			return
+		}
+	}
+	if m.armed.Load() && m.requests.Add(1) == m.expireAt.Load() {
+		m.auth.ExpireAccessTokens()
+	}
+	m.next.ServeHTTP(w, r)
+}
+
+// TestOAuthTokenExpiresMidSync: the platform expires the access token in the middle of a sync that reads many
+// pages; the connector is refused, the operator refreshes (one refresh, saved to the token Secret first) and
+// the sync goes on from where it was: it completes with every record and nothing lost or doubled.
+func TestOAuthTokenExpiresMidSync(t *testing.T) {
+	for _, p := range oauthPlatforms(t) {
+		if p.OAuth.Refresh == nil {
+			continue
+		}
+		t.Run(string(p.Name), func(t *testing.T) {
+			var trouble *tokenTrouble
+			const orders = 900
+			f := startOAuthSandboxWith(t, p, orders, func(sb connectors.OAuthSandbox) http.Handler {
+				trouble = &tokenTrouble{next: sb, auth: sb.Auth()}
+				return trouble
+			})
+			ns := newNamespace(t)
+			in := f.createOAuthIntegration(t, ns, "shop")
+			if status, page := f.connect(t, newBrowserSession(), in.Status.Authorization.ConnectURL); status != http.StatusOK {
+				t.Fatalf("connect: HTTP %d: %s", status, page)
+			}
+			in = waitState(t, ns, "shop", v1alpha1.StateConnected)
+			before, _ := tokenSecret(t, in)
+			refreshesBefore := trouble.refreshes.Load()
+
+			// Every order changes, so the next sync reads them all again, page by page; the token dies after
+			// the third request of it.
+			f.TouchOrders(orders)
+			trouble.expireAt.Store(3)
+			trouble.armed.Store(true)
+			requestSync(t, ns, "shop", time.Now().Format(time.RFC3339Nano))
+			var run v1alpha1.SyncRun
+			eventually(t, waitLong, "the second run to finish", func() (bool, string) {
+				in = getIntegration(t, ns, "shop")
+				if len(in.Status.Runs) < 2 {
+					return false, fmt.Sprintf("%d runs", len(in.Status.Runs))
+				}
+				run = in.Status.Runs[0]
+				return true, ""
+			})
+			if run.Result != "Succeeded" {
+				t.Fatalf("the run with an expired token: %+v", run)
+			}
+			if trouble.requests.Load() < 4 {
+				t.Fatalf("the sync made %d requests: the token never expired mid-sync", trouble.requests.Load())
+			}
+			if got := trouble.refreshes.Load() - refreshesBefore; got != 1 {
+				t.Fatalf("%d refreshes during the run, want exactly 1", got)
+			}
+			// Every changed order was read again, through the expiry, and the store holds exactly the platform's
+			// records: nothing lost, nothing doubled.
+			if want := f.Expected()[tether.KindSalesOrder]; run.Read < want {
+				t.Fatalf("the run read %d records, want the %d changed orders the platform serves at least", run.Read, want)
+			}
+			storedMatches(t, testStore, ns+"/shop", f.Sandbox)
+			after, _ := tokenSecret(t, in)
+			if string(after.Data["accessToken"]) == string(before.Data["accessToken"]) {
+				t.Fatal("the refreshed token was not saved to the token Secret")
+			}
+		})
+	}
+}
+
+// TestOAuthTokenEndpointOutageIsRetried: a token endpoint that answers 503 when the token must be refreshed is
+// a transient Error, not a disconnection: the tokens are kept, and the retry connects and syncs.
+func TestOAuthTokenEndpointOutageIsRetried(t *testing.T) {
+	p, _ := connectors.Lookup(v1alpha1.PlatformEtsy)
+	var trouble *tokenTrouble
+	f := startOAuthSandboxWith(t, p, 30, func(sb connectors.OAuthSandbox) http.Handler {
+		trouble = &tokenTrouble{next: sb, auth: sb.Auth()}
+		return trouble
+	})
+	ns := newNamespace(t)
+	in := f.createOAuthIntegration(t, ns, "shop")
+	if status, page := f.connect(t, newBrowserSession(), in.Status.Authorization.ConnectURL); status != http.StatusOK {
+		t.Fatalf("connect: HTTP %d: %s", status, page)
+	}
+	waitState(t, ns, "shop", v1alpha1.StateConnected)
+
+	f.oauth.Auth().ExpireAccessTokens()
+	trouble.failRefresh.Store(1)
+	requestSync(t, ns, "shop", time.Now().Format(time.RFC3339Nano))
+	eventually(t, waitLong, "a transient Error while the token endpoint is down", func() (bool, string) {
+		in = getIntegration(t, ns, "shop")
+		ready := conditions.Get(in, v1alpha1.ConditionReady)
+		return in.Status.State == v1alpha1.StateError && ready != nil && ready.Reason == v1alpha1.ReasonSyncFailed &&
+			conditions.IsTrue(in, v1alpha1.ConditionConnected), fmt.Sprintf("state %s ready %+v", in.Status.State, ready)
+	})
+	if _, found := tokenSecret(t, in); !found {
+		t.Fatal("a token endpoint outage deleted the tokens")
+	}
+	eventually(t, 2*waitLong, "the retry to connect and sync", func() (bool, string) {
+		in = getIntegration(t, ns, "shop")
+		return in.Status.State == v1alpha1.StateConnected && len(in.Status.Runs) > 0 && in.Status.Runs[0].Result == "Succeeded",
+			fmt.Sprintf("state %s", in.Status.State)
+	})
 }

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -90,24 +89,7 @@ func TestEveryPlatformSyncsExactlyOnceAcrossARestart(t *testing.T) {
 			}
 			obj := waitState(t, ns, "shop", v1alpha1.StateConnected)
 
-			snap, err := st.Snapshot(context.Background(), ns+"/shop")
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines := 0
-			for _, o := range snap.SalesOrders {
-				lines += len(o.Lines)
-			}
-			got := map[tether.Kind]int64{
-				tether.KindSalesOrder: int64(len(snap.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
-				tether.KindSKU: int64(len(snap.SKUs)), tether.KindWarehouse: int64(len(snap.Warehouses)),
-				tether.KindInventoryLevel: int64(len(snap.InventoryLevels)),
-			}
-			for kind, n := range sb.Expected() {
-				if got[kind] != n {
-					t.Errorf("%s: stored %d, the platform has %d", kind, got[kind], n)
-				}
-			}
+			snap, got := storedMatches(t, st, ns+"/shop", sb.Sandbox)
 			for id, ch := range snap.OrderChannels {
 				if ch != ns+"/shop" {
 					t.Fatalf("order %s landed in channel %s, want %s/shop", id, ch, ns)
@@ -116,7 +98,32 @@ func TestEveryPlatformSyncsExactlyOnceAcrossARestart(t *testing.T) {
 			if obj.Status.Runs[0].Result != "Succeeded" {
 				t.Errorf("last run = %+v", obj.Status.Runs[0])
 			}
-			t.Logf("%s: %s", p.Name, fmt.Sprint(got))
+			t.Logf("%s: %v", p.Name, got)
 		})
 	}
+}
+
+// storedMatches checks that the store holds exactly the Tether records the sandbox's data becomes, for the
+// integration key, and returns the snapshot and the counts.
+func storedMatches(t *testing.T, st store.Store, key string, sb connectors.Sandbox) (store.Snapshot, map[tether.Kind]int64) {
+	t.Helper()
+	snap, err := st.Snapshot(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for _, o := range snap.SalesOrders {
+		lines += len(o.Lines)
+	}
+	got := map[tether.Kind]int64{
+		tether.KindSalesOrder: int64(len(snap.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
+		tether.KindSKU: int64(len(snap.SKUs)), tether.KindWarehouse: int64(len(snap.Warehouses)),
+		tether.KindInventoryLevel: int64(len(snap.InventoryLevels)),
+	}
+	for kind, n := range sb.Expected() {
+		if got[kind] != n {
+			t.Errorf("%s: stored %d, the platform has %d", kind, got[kind], n)
+		}
+	}
+	return snap, got
 }
