@@ -162,3 +162,21 @@ func TestTokenErrorClassification(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKeeperToken is what every platform request pays to get its access token: the Keeper's lock and a
+// look at the stored token (the operator's store keeps the token it last read or wrote in memory).
+func BenchmarkKeeperToken(b *testing.B) {
+	auth := sandboxkit.NewAuthServer(sandboxkit.AuthServerOptions{ClientID: "app", ClientSecret: "s", AccessTTL: time.Hour})
+	g := auth.Mint("read", nil)
+	k := &connectors.Keeper{Flow: rotatingFlow(auth),
+		Store: connectors.NewMemoryTokenStore(connectors.Token{AccessToken: g.AccessToken, RefreshToken: g.RefreshToken, Expiry: g.AccessExpiry})}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := k.Token(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
