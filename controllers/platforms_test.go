@@ -11,6 +11,7 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/internal/oauth"
 	"github.com/tether/integration-operator/internal/store"
 	"github.com/tether/integration-operator/internal/store/sqlite"
 	"github.com/tether/integration-operator/internal/tether"
@@ -93,6 +94,17 @@ func TestEveryPlatformSyncsExactlyOnceAcrossARestart(t *testing.T) {
 			for id, ch := range snap.OrderChannels {
 				if ch != ns+"/shop" {
 					t.Fatalf("order %s landed in channel %s, want %s/shop", id, ch, ns)
+				}
+			}
+			if p.OAuth != nil && p.OAuth.Seed != nil {
+				// API credentials with a refresh token: the current tokens live in the operator's Secret, and
+				// the second manager carried on from what the first one saved there.
+				sec, found := tokenSecret(t, obj)
+				if !found || sec.Labels[oauth.LabelManagedBy] != oauth.ManagedBy {
+					t.Fatalf("no token Secret owned by the operator for %s's refresh-token credentials", p.Name)
+				}
+				if a := obj.Status.Authorization; a == nil || a.TokenSecretName != sec.Name || a.ConnectURL != "" {
+					t.Fatalf("status.authorization = %+v, want the token Secret's name", a)
 				}
 			}
 			if obj.Status.Runs[0].Result != "Succeeded" {
