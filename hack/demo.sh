@@ -49,7 +49,9 @@ waitfor "$state/kubeconfig" "$state/localcluster.pid" || { echo "demo: control p
 echo "demo: starting the platform sandboxes"
 limits=--unlimited
 [ "${DEMO_RATE_LIMITS:-off}" = on ] && limits=
+oauth_url=http://127.0.0.1:18072
 nohup bin/sandbox --host 127.0.0.1 --port 18081 --orders "${DEMO_ORDERS:-3000}" $limits --secrets "$state/secrets.yaml" \
+  --oauth-redirect "$oauth_url/oauth/callback" \
   >"$state/sandbox.log" 2>&1 &
 echo $! >"$state/sandbox.pid"
 waitfor "$state/secrets.yaml" "$state/sandbox.pid" || { echo "demo: sandboxes did not start; see $state/sandbox.log" >&2; exit 1; }
@@ -57,7 +59,8 @@ cat "$state/sandbox.log"
 
 echo "demo: starting the manager"
 nohup bin/manager --store "$state/tether.db" --metrics-bind-address 127.0.0.1:18070 \
-  --health-probe-bind-address 127.0.0.1:18071 >"$state/manager.log" 2>&1 &
+  --health-probe-bind-address 127.0.0.1:18071 --oauth-bind-address 127.0.0.1:18072 --oauth-external-url "$oauth_url" \
+  --oauth-key-secret default/tether-oauth-key >"$state/manager.log" 2>&1 &
 echo $! >"$state/manager.pid"
 
 echo "demo: applying the sandbox credentials and config/samples"
@@ -72,6 +75,29 @@ echo
 echo
 echo "Synced records:"
 "$kubectl" get integrations -o jsonpath='{range .items[*]}{.metadata.name}{":"}{range .status.progress[*]}{" "}{.entity}{"="}{.total}{end}{"\n"}{end}'
+
+echo
+echo "demo: adding a Shopify integration that connects with OAuth (auth.type OAuth)"
+"$kubectl" apply -f - <<'YAML'
+apiVersion: integrations.tether.io/v1alpha1
+kind: Integration
+metadata:
+  name: acme-shopify-oauth
+  namespace: default
+spec:
+  platform: Shopify
+  connection:
+    shopDomain: acme.myshopify.com
+    endpoint: http://127.0.0.1:18081
+  auth:
+    type: OAuth
+    secretRef:
+      name: acme-shopify-app
+YAML
+"$kubectl" wait --for=jsonpath='{.status.state}'=Disconnected integration/acme-shopify-oauth --timeout=2m >/dev/null
+echo "It waits for an admin. Open this link in a browser on this machine, log in with the Shopify merchant login"
+echo "printed in $state/sandbox.log and press Authorize; it then turns Connected and syncs:"
+"$kubectl" get integration acme-shopify-oauth -o jsonpath='{.status.authorization.connectURL}{"\n"}'
 echo
 echo "It keeps running. To look around:"
 echo "  export KUBECONFIG=$state/kubeconfig"

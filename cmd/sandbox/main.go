@@ -34,6 +34,8 @@ func main() {
 	unlimited := flag.Bool("unlimited", false, "Turn the platforms' rate limits off.")
 	secrets := flag.String("secrets", "", "Write a Secret per platform (named acme-<platform>) to this file.")
 	namespace := flag.String("namespace", "default", "Namespace of the written Secrets.")
+	redirect := flag.String("oauth-redirect", "", "The operator's OAuth callback URL to register with each sandbox's app "+
+		"(<--oauth-external-url>/oauth/callback); the Secrets of auth type OAuth (acme-<platform>-app) are written too.")
 	flag.Parse()
 
 	var platforms []connectors.Platform
@@ -55,12 +57,23 @@ func main() {
 		fmt.Printf("sandbox: %-12s http://%s  %v\n", p.Name, addr, sb.Expected())
 		srv := &http.Server{Addr: addr, Handler: sb, ReadHeaderTimeout: 10 * time.Second}
 		go func() { errs <- srv.ListenAndServe() }()
-		doc, err := secretFor(p.Name, *namespace, sb.Credentials())
+		doc, err := secretFor("acme-"+strings.ToLower(string(p.Name)), *namespace, sb.Credentials())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sandbox:", err)
 			os.Exit(1)
 		}
 		docs = append(docs, doc)
+		if osb, ok := sb.(connectors.OAuthSandbox); ok && *redirect != "" {
+			osb.RegisterRedirect(*redirect)
+			user, pass := osb.Login()
+			fmt.Printf("sandbox: %-12s OAuth app registered for %s; merchant login %s / %s\n", p.Name, *redirect, user, pass)
+			doc, err := secretFor("acme-"+strings.ToLower(string(p.Name))+"-app", *namespace, osb.AppCredentials())
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sandbox:", err)
+				os.Exit(1)
+			}
+			docs = append(docs, doc)
+		}
 	}
 	if *secrets != "" {
 		if err := os.WriteFile(*secrets, []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
@@ -74,10 +87,10 @@ func main() {
 	}
 }
 
-func secretFor(platform v1alpha1.Platform, namespace string, creds map[string][]byte) (string, error) {
+func secretFor(name, namespace string, creds map[string][]byte) (string, error) {
 	s := corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: "acme-" + strings.ToLower(string(platform)), Namespace: namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Data:       creds,
 	}
 	out, err := yaml.Marshal(s)
