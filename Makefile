@@ -62,8 +62,9 @@ build: ## Build the manager and the sandbox command.
 	go build -o $(BIN)/sandbox ./cmd/sandbox
 
 .PHONY: run
-run: manifests generate ## Run the manager against the cluster in KUBECONFIG.
-	go run ./cmd/manager
+OAUTH_EXTERNAL_URL ?=
+run: manifests generate ## Run the manager against the cluster in KUBECONFIG (OAUTH_EXTERNAL_URL=... serves the connect flow).
+	go run ./cmd/manager $(if $(OAUTH_EXTERNAL_URL),--oauth-external-url=$(OAUTH_EXTERNAL_URL))
 
 .PHONY: docker-build
 docker-build: ## Build the manager image.

@@ -488,9 +488,14 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 		keys = platform.OAuth.AppKeys
 	}
 	if missing := missingKeys(secret.Data, keys); len(missing) > 0 {
-		return job, "", &blockedError{reason: v1alpha1.ReasonCredentialsNotFound, disconnected: true,
-			message: fmt.Sprintf("spec.auth.secretRef: Secret %q has no %s; add the key(s) %s needs for auth type %s",
-				secretName, strings.Join(missing, ", "), obj.Spec.Platform, authType(obj))}
+		msg := fmt.Sprintf("spec.auth.secretRef: Secret %q has no %s; add the key(s) %s needs for auth type %s",
+			secretName, strings.Join(missing, ", "), obj.Spec.Platform, authType(obj))
+		if obj.Spec.Auth.Type == v1alpha1.AuthOAuth && platform.OAuth != nil && platform.OAuth.Seed != nil {
+			if _, ok := platform.OAuth.Seed(secret.Data); ok {
+				msg += ", or set spec.auth.type to APICredentials to use the refresh token the Secret holds"
+			}
+		}
+		return job, "", &blockedError{reason: v1alpha1.ReasonCredentialsNotFound, disconnected: true, message: msg}
 	}
 
 	var tokens connectors.Tokens
