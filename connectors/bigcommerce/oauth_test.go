@@ -15,7 +15,6 @@ import (
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 	"github.com/tether/integration-operator/connectors/connectortest"
-	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
@@ -45,27 +44,6 @@ func (e *oauthEnv) oauthConnector(t *testing.T, tok connectors.Token) (*Connecto
 	return c, k
 }
 
-// readKinds reads every entity and counts the Tether records the default mapping makes of them.
-func readKinds(t *testing.T, c connectors.Connector) map[tether.Kind]int64 {
-	t.Helper()
-	m, err := mapping.Compile(DefaultMapping(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b tether.Batch
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: e})
-		if err := m.Apply(e, res.Records, &b); err != nil {
-			t.Fatalf("map %s: %v", e, err)
-		}
-	}
-	lines := 0
-	for _, o := range b.SalesOrders {
-		lines += len(o.Lines)
-	}
-	return map[tether.Kind]int64{tether.KindSalesOrder: int64(len(b.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
-		tether.KindSKU: int64(len(b.SKUs)), tether.KindWarehouse: int64(len(b.Warehouses)), tether.KindInventoryLevel: int64(len(b.InventoryLevels))}
-}
 
 func assertNoSecret(t *testing.T, err error, values ...string) {
 	t.Helper()
@@ -99,7 +77,7 @@ func TestOAuthInstallReadsEverything(t *testing.T) {
 	if want[tether.KindSalesOrder] == 0 || want[tether.KindInventoryLevel] == 0 {
 		t.Fatalf("the sandbox is empty: %v", want)
 	}
-	got := readKinds(t, c)
+	got := connectortest.ReadKinds(t, c, DefaultMapping(), allEntities, nil)
 	for kind, n := range want {
 		if got[kind] != n {
 			t.Errorf("%s: read %d, the sandbox has %d", kind, got[kind], n)
@@ -318,3 +296,5 @@ func TestOAuthReinstallMidSync(t *testing.T) {
 		t.Fatal("the connector never renewed after the 401")
 	}
 }
+
+var allEntities = []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
+	"github.com/tether/integration-operator/internal/mapping"
+	"github.com/tether/integration-operator/internal/tether"
 )
 
 // SpecsRoot is the shared specs folder: $TETHER_SPECS_DIR, or ../../../shared/specs seen from a connector
@@ -186,4 +188,48 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// ReadKinds reads each entity through c and counts the Tether records they map to under the platform's default
+// mapping, failing the test when a page is emitted twice (a record ID seen twice). onFirstPage, when set, runs
+// in the emit of each entity's first page (to expire a token or change data mid-read).
+func ReadKinds(t testing.TB, c connectors.Connector, defaults []v1alpha1.EntityMapping, entities []connectors.Entity, onFirstPage func()) map[tether.Kind]int64 {
+	t.Helper()
+	m, err := mapping.Compile(defaults, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b tether.Batch
+	for _, entity := range entities {
+		res := MustReadWith(t, c, connectors.ReadRequest{Entity: entity}, ReadOptions{
+			OnPage: func(n int, _ connectors.Page) {
+				if n == 1 && onFirstPage != nil {
+					onFirstPage()
+				}
+			},
+		})
+		if len(res.Records) != len(res.ByID) {
+			t.Fatalf("%s: %d records emitted for %d IDs: a page was read twice", entity, len(res.Records), len(res.ByID))
+		}
+		if err := m.Apply(entity, res.Records, &b); err != nil {
+			t.Fatalf("map %s: %v", entity, err)
+		}
+	}
+	lines := 0
+	for _, o := range b.SalesOrders {
+		lines += len(o.Lines)
+	}
+	return map[tether.Kind]int64{tether.KindSalesOrder: int64(len(b.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
+		tether.KindSKU: int64(len(b.SKUs)), tether.KindWarehouse: int64(len(b.Warehouses)),
+		tether.KindInventoryLevel: int64(len(b.InventoryLevels))}
+}
+
+// AssertKinds reports every kind whose count differs from the sandbox's.
+func AssertKinds(t testing.TB, got, want map[tether.Kind]int64) {
+	t.Helper()
+	for kind, n := range want {
+		if got[kind] != n {
+			t.Errorf("%s: read %d, the sandbox has %d", kind, got[kind], n)
+		}
+	}
 }

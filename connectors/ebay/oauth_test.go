@@ -13,8 +13,6 @@ import (
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 	"github.com/tether/integration-operator/connectors/connectortest"
-	"github.com/tether/integration-operator/internal/mapping"
-	"github.com/tether/integration-operator/internal/tether"
 )
 
 type oauthEnv struct {
@@ -43,48 +41,6 @@ func (e *oauthEnv) connector(t *testing.T, tok connectors.Token) (*Connector, *c
 	c.client.BaseBackoff, c.client.MaxBackoff = time.Millisecond, 20*time.Millisecond
 	c.PageSizes = PageSizes{Orders: 40, InventoryItems: 7, Locations: 1}
 	return c, k
-}
-
-// readKinds reads every entity and counts the Tether records they map to; onFirstPage runs in the emit of
-// each entity's first page.
-func readKinds(t *testing.T, c connectors.Connector, onFirstPage func()) map[tether.Kind]int64 {
-	t.Helper()
-	m, err := mapping.Compile(DefaultMapping(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b tether.Batch
-	for _, entity := range []v1alpha1.DataType{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		res := connectortest.MustReadWith(t, c, connectors.ReadRequest{Entity: entity}, connectortest.ReadOptions{
-			OnPage: func(n int, _ connectors.Page) {
-				if n == 1 && onFirstPage != nil {
-					onFirstPage()
-				}
-			},
-		})
-		if len(res.Records) != len(res.ByID) {
-			t.Fatalf("%s: %d records emitted for %d IDs: a page was read twice", entity, len(res.Records), len(res.ByID))
-		}
-		if err := m.Apply(entity, res.Records, &b); err != nil {
-			t.Fatalf("map %s: %v", entity, err)
-		}
-	}
-	lines := 0
-	for _, o := range b.SalesOrders {
-		lines += len(o.Lines)
-	}
-	return map[tether.Kind]int64{tether.KindSalesOrder: int64(len(b.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
-		tether.KindSKU: int64(len(b.SKUs)), tether.KindWarehouse: int64(len(b.Warehouses)),
-		tether.KindInventoryLevel: int64(len(b.InventoryLevels))}
-}
-
-func assertKinds(t *testing.T, got, want map[tether.Kind]int64) {
-	t.Helper()
-	for kind, n := range want {
-		if got[kind] != n {
-			t.Errorf("%s: read %d, the sandbox has %d", kind, got[kind], n)
-		}
-	}
 }
 
 func assertNoSecret(t *testing.T, err error, e *oauthEnv, extra ...string) {
@@ -135,7 +91,7 @@ func TestOAuthConnectReadsEverything(t *testing.T) {
 		t.Errorf("refresh token lifetime %v, want 47304000 s", ttl)
 	}
 	c, k := e.connector(t, tok)
-	assertKinds(t, readKinds(t, c, nil), e.sb.Expected())
+	connectortest.AssertKinds(t, connectortest.ReadKinds(t, c, DefaultMapping(), []v1alpha1.DataType{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory}, nil), e.sb.Expected())
 	if k.Refreshes() != 0 {
 		t.Errorf("%d refreshes with a fresh token", k.Refreshes())
 	}
@@ -145,7 +101,7 @@ func TestOAuthTokenExpiringMidSync(t *testing.T) {
 	e := newOAuthEnv(t)
 	tok := e.flow.Connect(t, e.srv)
 	c, k := e.connector(t, tok)
-	assertKinds(t, readKinds(t, c, e.sb.Auth().ExpireAccessTokens), e.sb.Expected())
+	connectortest.AssertKinds(t, connectortest.ReadKinds(t, c, DefaultMapping(), []v1alpha1.DataType{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory}, e.sb.Auth().ExpireAccessTokens), e.sb.Expected())
 	if k.Refreshes() < 1 {
 		t.Fatal("no refresh after the access token expired")
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/tether/integration-operator/api/v1alpha1"
 	"github.com/tether/integration-operator/connectors"
 	"github.com/tether/integration-operator/connectors/connectortest"
-	"github.com/tether/integration-operator/internal/mapping"
 	"github.com/tether/integration-operator/internal/tether"
 )
 
@@ -46,27 +45,6 @@ func (e *oauthEnv) oauthConnector(t *testing.T, tok connectors.Token) (*Connecto
 	return c, k
 }
 
-// readKinds reads every entity and counts the Tether records the default mapping makes of them.
-func readKinds(t *testing.T, c connectors.Connector) map[tether.Kind]int64 {
-	t.Helper()
-	m, err := mapping.Compile(DefaultMapping(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b tether.Batch
-	for _, e := range []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory} {
-		res := connectortest.ReadAll(t, c, connectors.ReadRequest{Entity: e})
-		if err := m.Apply(e, res.Records, &b); err != nil {
-			t.Fatalf("map %s: %v", e, err)
-		}
-	}
-	lines := 0
-	for _, o := range b.SalesOrders {
-		lines += len(o.Lines)
-	}
-	return map[tether.Kind]int64{tether.KindSalesOrder: int64(len(b.SalesOrders)), tether.KindSalesOrderLine: int64(lines),
-		tether.KindSKU: int64(len(b.SKUs)), tether.KindWarehouse: int64(len(b.Warehouses)), tether.KindInventoryLevel: int64(len(b.InventoryLevels))}
-}
 
 // assertNoSecret fails when an error's text holds the client secret or any of the given values.
 func assertNoSecret(t *testing.T, err error, values ...string) {
@@ -100,7 +78,7 @@ func TestOAuthConnectReadsEverything(t *testing.T) {
 	if err := c.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got := readKinds(t, c)
+	got := connectortest.ReadKinds(t, c, DefaultMapping(), allEntities, nil)
 	if e.sb.Expected()[tether.KindSalesOrder] == 0 || e.sb.Expected()[tether.KindInventoryLevel] == 0 {
 		t.Fatalf("the sandbox is empty: %v", e.sb.Expected())
 	}
@@ -360,3 +338,5 @@ func jsonField(t *testing.T, body []byte, name string) string {
 	rest := string(body)[i+len(name)+4:]
 	return rest[:strings.IndexByte(rest, '"')]
 }
+
+var allEntities = []connectors.Entity{v1alpha1.DataOrders, v1alpha1.DataProducts, v1alpha1.DataLocations, v1alpha1.DataInventory}
