@@ -44,7 +44,6 @@ func (e *oauthEnv) oauthConnector(t *testing.T, tok connectors.Token) (*Connecto
 	return c, k
 }
 
-
 func assertNoSecret(t *testing.T, err error, values ...string) {
 	t.Helper()
 	if err == nil {

@@ -45,7 +45,6 @@ func (e *oauthEnv) oauthConnector(t *testing.T, tok connectors.Token) (*Connecto
 	return c, k
 }
 
-
 // assertNoSecret fails when an error's text holds the client secret or any of the given values.
 func assertNoSecret(t *testing.T, err error, values ...string) {
 	t.Helper()
