@@ -487,7 +487,7 @@ func (r *IntegrationReconciler) prepare(ctx context.Context, obj *v1alpha1.Integ
 	if obj.Spec.Auth.Type == v1alpha1.AuthOAuth && platform.OAuth != nil {
 		keys = platform.OAuth.AppKeys
 	}
-	if missing := missingKeys(secret.Data, keys); len(missing) > 0 {
+	if missing := oauth.MissingKeys(secret.Data, keys); len(missing) > 0 {
 		msg := fmt.Sprintf("spec.auth.secretRef: Secret %q has no %s; add the key(s) %s needs for auth type %s",
 			secretName, strings.Join(missing, ", "), obj.Spec.Platform, authType(obj))
 		if obj.Spec.Auth.Type == v1alpha1.AuthOAuth && platform.OAuth != nil && platform.OAuth.Seed != nil {

@@ -157,16 +157,6 @@ func mayKeepTokens(obj *v1alpha1.Integration) bool {
 	return obj.Spec.Auth.Type == v1alpha1.AuthOAuth || p.OAuth.Seed != nil
 }
 
-func missingKeys(data map[string][]byte, keys []string) []string {
-	var missing []string
-	for _, k := range keys {
-		if len(data[k]) == 0 {
-			missing = append(missing, k)
-		}
-	}
-	return missing
-}
-
 func authType(obj *v1alpha1.Integration) v1alpha1.AuthType {
 	if obj.Spec.Auth.Type == "" {
 		return v1alpha1.AuthAPICredentials

@@ -210,7 +210,7 @@ func (s *Server) lookup(ctx context.Context, l link) (*v1alpha1.Integration, map
 	if err := s.Secrets.Reader.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.Auth.SecretRef.Name}, sec); err != nil {
 		return nil, nil, connectors.Platform{}, fmt.Sprintf("Secret %q with the app's credentials was not found in namespace %s.", obj.Spec.Auth.SecretRef.Name, obj.Namespace), http.StatusBadRequest
 	}
-	if missing := missingKeys(sec.Data, platform.OAuth.AppKeys); len(missing) > 0 {
+	if missing := MissingKeys(sec.Data, platform.OAuth.AppKeys); len(missing) > 0 {
 		return nil, nil, connectors.Platform{}, fmt.Sprintf("Secret %q has no %s; add the app's key(s) and open the link again.", sec.Name, strings.Join(missing, ", ")), http.StatusBadRequest
 	}
 	return obj, sec.Data, platform, "", 0
@@ -358,7 +358,8 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 </body></html>
 `))
 
-func missingKeys(data map[string][]byte, keys []string) []string {
+// MissingKeys lists the keys that are absent or empty in a Secret's data, in the order given.
+func MissingKeys(data map[string][]byte, keys []string) []string {
 	var missing []string
 	for _, k := range keys {
 		if len(data[k]) == 0 {
