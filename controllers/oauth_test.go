@@ -741,3 +741,30 @@ func TestOAuthTokenEndpointOutageIsRetried(t *testing.T) {
 			fmt.Sprintf("state %s", in.Status.State)
 	})
 }
+
+// TestOAuthNeverOverwritesAForeignSecret: a Secret that already has the token Secret's name but is not the
+// operator's stops the integration with a message, and is left as it was.
+func TestOAuthNeverOverwritesAForeignSecret(t *testing.T) {
+	p, _ := connectors.Lookup(v1alpha1.PlatformEtsy)
+	ns := newNamespace(t)
+	f := startOAuthSandbox(t, p, 10)
+	createSecret(t, ns, "shop-oauth-token", map[string]string{"note": "someone else's"})
+	createSecret(t, ns, "shop", f.appSecretData())
+	in := newIntegration(ns, "shop", p.Name, f.Connection(f.URL))
+	in.Spec.Auth.Type = v1alpha1.AuthOAuth
+	if err := k8s.Create(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	in = waitState(t, ns, "shop", v1alpha1.StateError)
+	if c := conditions.Get(in, v1alpha1.ConditionStalled); c == nil || c.Reason != v1alpha1.ReasonInvalidConfiguration ||
+		!strings.Contains(c.Message, "not managed by the operator") {
+		t.Fatalf("Stalled = %+v, want InvalidConfiguration naming the foreign Secret", c)
+	}
+	s := &corev1.Secret{}
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "shop-oauth-token"}, s); err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Data["note"]) != "someone else's" || len(s.Data) != 1 || s.Labels[oauth.LabelManagedBy] != "" {
+		t.Fatal("the foreign Secret was changed")
+	}
+}
